@@ -1,0 +1,6 @@
+"""Placeholder page (atlas)."""
+
+import streamlit as st
+
+st.title("atlas")
+st.info("This page is being built.")

@@ -1,0 +1,6 @@
+"""Placeholder page (explorer)."""
+
+import streamlit as st
+
+st.title("explorer")
+st.info("This page is being built.")

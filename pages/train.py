@@ -1,0 +1,6 @@
+"""Placeholder page (train)."""
+
+import streamlit as st
+
+st.title("train")
+st.info("This page is being built.")

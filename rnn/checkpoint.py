@@ -1,0 +1,178 @@
+"""Checkpoints: a model, its vocabulary and JSON metadata in one ``.npz`` file.
+
+Loading never unpickles (``allow_pickle=False``) and checks everything, so a corrupt or hostile
+file ends in a ``CheckpointError`` with a plain message, never in running code or a crash.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CheckpointError
+from .model import PARAMS, RNN
+from .vocab import LEVELS, Vocab
+
+FORMAT_VERSION = 1
+MAX_BYTES = 256 * 2**20  # largest uncompressed checkpoint we read: guards against zip bombs
+MAX_HIDDEN = 4096
+MAX_VOCAB = 200_000
+META_KEY = "meta_json"  # the JSON metadata, stored as a uint8 array of UTF-8 bytes
+
+
+def save_checkpoint(path, model: RNN, vocab: Vocab, *, arrays: dict | None = None, **meta) -> None:
+    """Write ``model``, ``vocab`` and JSON-serialisable ``meta`` to ``path`` (a path or binary file).
+
+    ``arrays`` holds extra named arrays (e.g. optimizer state) stored beside the parameters.
+    """
+    if vocab.size != model.vocab_size:
+        raise CheckpointError("The vocabulary does not fit the model.")
+    doc = {"format_version": FORMAT_VERSION, "vocab": {"tokens": list(vocab.tokens),
+                                                       "level": vocab.level}, **meta}
+    try:
+        blob = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
+    except TypeError as e:
+        raise CheckpointError(f"Checkpoint metadata must be JSON-serialisable: {e}") from e
+    extra = {f"x.{k}": np.asarray(v) for k, v in (arrays or {}).items()}
+    np.savez_compressed(path, **model.params(), **extra, **{META_KEY: blob})
+
+
+def checkpoint_bytes(model: RNN, vocab: Vocab, **kwargs) -> bytes:
+    """The bytes of a checkpoint file (for downloads)."""
+    buf = io.BytesIO()
+    save_checkpoint(buf, model, vocab, **kwargs)
+    return buf.getvalue()
+
+
+def _open(source) -> zipfile.ZipFile:
+    """Open a path, bytes or binary file as a zip, with plain errors."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = io.BytesIO(bytes(source))
+    elif isinstance(source, (str, Path)) and not Path(source).is_file():
+        raise CheckpointError(f"No checkpoint file at '{source}'.")
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
+        raise CheckpointError(
+            "This is not a checkpoint file: a checkpoint is a .npz (zip) archive "
+            f"written by RNN Explorer ({type(e).__name__})."
+        ) from e
+
+
+def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    try:
+        with zf.open(name + ".npy") as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
+    except ValueError as e:  # object arrays need pickle, which we refuse
+        raise CheckpointError(f"Array '{name}' holds Python objects, which are never loaded.") from e
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+        raise CheckpointError(f"Array '{name}' is damaged or truncated ({e}).") from e
+
+
+def load_checkpoint(source, with_arrays: bool = False):
+    """Read a checkpoint written by ``save_checkpoint``, checking every part of it.
+
+    Parameters
+    ----------
+    source : str, Path, bytes or binary file
+    with_arrays : bool
+        Also return the extra arrays (optimizer state) as a fourth value.
+
+    Returns
+    -------
+    model : RNN
+    vocab : Vocab
+    meta : dict
+        The metadata (config, history, ...), without the vocabulary and format version.
+
+    Raises
+    ------
+    CheckpointError
+        For anything that is not a valid checkpoint, with a message saying what is wrong.
+    """
+    with _open(source) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        total = sum(i.file_size for i in infos.values())
+        if total > MAX_BYTES:
+            raise CheckpointError(
+                f"This checkpoint unpacks to {total / 2**20:.0f} MB, over the "
+                f"{MAX_BYTES // 2**20} MB limit."
+            )
+        names = {n[:-4] for n in infos if n.endswith(".npy")}
+        missing = [k for k in (*PARAMS, META_KEY) if k not in names]
+        if missing:
+            raise CheckpointError(
+                f"This file is missing {', '.join(missing)}: it is not an RNN Explorer checkpoint."
+            )
+        meta = _read_meta(_read_array(zf, META_KEY))
+        params = {k: _read_array(zf, k) for k in PARAMS}
+        extra = {n[2:]: _read_array(zf, n) for n in names if n.startswith("x.")}
+    model = _check_params(params)
+    vocab = _check_vocab(meta.pop("vocab"), model.vocab_size)
+    meta.pop("format_version")
+    for k, v in extra.items():
+        if v.dtype.kind not in "fiu" or not np.all(np.isfinite(v)):
+            raise CheckpointError(f"Extra array '{k}' must hold finite numbers.")
+    return (model, vocab, meta, extra) if with_arrays else (model, vocab, meta)
+
+
+def _read_meta(blob: np.ndarray) -> dict:
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise CheckpointError("The checkpoint's metadata is not stored as text.")
+    try:
+        meta = json.loads(blob.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"The checkpoint's metadata is not valid JSON ({e}).") from e
+    if not isinstance(meta, dict):
+        raise CheckpointError("The checkpoint's metadata must be a JSON object.")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"Checkpoint format version {version!r} is not supported (this version reads "
+            f"{FORMAT_VERSION})."
+        )
+    if not isinstance(meta.get("vocab"), dict):
+        raise CheckpointError("The checkpoint has no vocabulary.")
+    return meta
+
+
+def _check_params(params: dict[str, np.ndarray]) -> RNN:
+    for k, v in params.items():
+        if v.dtype not in (np.float32, np.float64):
+            raise CheckpointError(f"{k} must hold float32 or float64 numbers, not {v.dtype}.")
+    W_i = params["W_i"]
+    if W_i.ndim != 2:
+        raise CheckpointError(f"W_i must be a matrix (H, V), got shape {W_i.shape}.")
+    H, V = W_i.shape
+    if not (1 <= H <= MAX_HIDDEN and 2 <= V <= MAX_VOCAB):
+        raise CheckpointError(f"Sizes out of range: hidden size {H}, vocabulary {V}.")
+    want = {"W_i": (H, V), "W_h": (H, H), "b_h": (H,), "W_o": (V, H), "b_o": (V,)}
+    for k, shape in want.items():
+        if params[k].shape != shape:
+            raise CheckpointError(
+                f"{k} has shape {params[k].shape}, but W_i {W_i.shape} needs {shape}."
+            )
+        if not np.all(np.isfinite(params[k])):
+            raise CheckpointError(f"{k} holds NaN or infinite values.")
+    dtype = np.result_type(*params.values())
+    return RNN(**{k: v.astype(dtype, copy=False) for k, v in params.items()})
+
+
+def _check_vocab(doc: dict, V: int) -> Vocab:
+    tokens, level = doc.get("tokens"), doc.get("level", "char")
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        raise CheckpointError("The checkpoint's vocabulary must be a list of strings.")
+    if level not in LEVELS:
+        raise CheckpointError(f"Unknown vocabulary level {level!r}.")
+    if len(tokens) != V:
+        raise CheckpointError(
+            f"The vocabulary has {len(tokens)} tokens but the weights expect {V}."
+        )
+    try:
+        return Vocab(tuple(tokens), level)
+    except ValueError as e:
+        raise CheckpointError(f"The checkpoint's vocabulary is invalid: {e}") from e

@@ -1,0 +1,130 @@
+"""Command line: ``python -m rnn train CORPUS.txt ...`` and ``python -m rnn sample MODEL.npz ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .checkpoint import load_checkpoint
+from .errors import RNNError
+from .optim import OPTIMIZERS
+from .sample import sample
+from .train import TrainConfig, Trainer
+
+MAX_CORPUS_BYTES = 50 * 2**20
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rnn", description="Train and sample char-RNNs.")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = TrainConfig()
+    t = sub.add_parser("train", help="train a model on a text file")
+    t.add_argument("corpus", help="a UTF-8 text file")
+    t.add_argument("--hidden", type=int, default=d.hidden_size, help="hidden units H")
+    t.add_argument("--seq-len", type=int, default=d.seq_len, help="window length T (BPTT)")
+    t.add_argument("--batch-size", type=int, default=d.batch_size, help="parallel streams B")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
+    t.add_argument("--lr", type=float, default=d.lr, help="learning rate")
+    t.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
+    clip = t.add_mutually_exclusive_group()
+    clip.add_argument("--clip", type=float, default=None,
+                      help=f"element-wise gradient clipping (default {d.clip:g})")
+    clip.add_argument("--clip-norm", type=float, default=None, help="global-norm gradient clipping")
+    t.add_argument("--init-std", type=float, default=d.init_std, help="std of initial weights")
+    t.add_argument("--steps", type=int, default=1000, help="training steps")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--level", choices=("char", "word"), default=d.level, help="token level")
+    t.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
+    t.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    t.add_argument("--eval-every", type=int, default=d.eval_every)
+    t.add_argument("--out", default="model.npz", help="checkpoint to write")
+    t.add_argument("--json", action="store_true", help="end with one JSON line of figures")
+    t.add_argument("--quiet", action="store_true", help="no progress display")
+    s = sub.add_parser("sample", help="print a sample from a checkpoint")
+    s.add_argument("model", help="a checkpoint .npz")
+    s.add_argument("--prime", default="", help="text to start from")
+    s.add_argument("-n", type=int, default=200, help="tokens to generate")
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--top-k", type=int, default=None)
+    s.add_argument("--greedy", action="store_true")
+    s.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def _read_corpus(path: str) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise RNNError(f"No file at '{path}'.")
+    if p.stat().st_size > MAX_CORPUS_BYTES:
+        raise RNNError(f"'{path}' is over {MAX_CORPUS_BYTES // 2**20} MB.")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise RNNError(f"'{path}' is not UTF-8 text ({e.reason} at byte {e.start}).") from e
+
+
+def train(args) -> dict:
+    clip = args.clip if args.clip is not None else (None if args.clip_norm else TrainConfig.clip)
+    cfg = TrainConfig(
+        hidden_size=args.hidden, seq_len=args.seq_len, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, clip=clip,
+        clip_norm=args.clip_norm, init_std=args.init_std, seed=args.seed, level=args.level,
+        dtype=args.dtype, val_fraction=args.val_fraction, eval_every=args.eval_every,
+    )
+    if args.steps < 0:
+        raise RNNError("--steps must be >= 0.")
+    trainer = Trainer(_read_corpus(args.corpus), cfg)
+    progress = not args.quiet and not args.json
+    if progress:
+        print(f"corpus {len(trainer.train_ids)} train / {len(trainer.val_ids)} validation tokens, "
+              f"vocabulary {trainer.vocab.size}, {cfg.hidden_size} hidden units", file=sys.stderr)
+    t0 = time.perf_counter()
+    done = 0
+    chunk = max(1, min(100, args.steps // 20 or 1))
+    while done < args.steps and not trainer.diverged:
+        done += trainer.run(min(chunk, args.steps - done))
+        if progress:
+            h = trainer.history
+            val = f"  val {h.val_loss[-1]:.3f}" if h.val_loss else ""
+            print(f"\rstep {trainer.steps:>7}  loss {h.loss_last(100):.3f}{val}  "
+                  f"{h.chars_per_s(trainer.tokens_per_step):>9.0f} chars/s", end="",
+                  file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - t0
+    if progress:
+        print(file=sys.stderr)
+    if trainer.diverged:
+        print(trainer.diverged, file=sys.stderr)
+    trainer.save(args.out)
+    chars = trainer.steps * trainer.tokens_per_step
+    return {
+        "steps": trainer.steps, "chars": chars, "seconds": round(seconds, 4),
+        "chars_per_s": round(chars / seconds, 1) if seconds > 0 else None,
+        "loss_last100": trainer.history.loss_last(100),
+        "val_loss": trainer.history.val_loss[-1] if trainer.history.val_loss else None,
+        "diverged": trainer.diverged, "out": args.out,
+    }
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            figures = train(args)
+            if args.json:
+                print(json.dumps(figures))
+            else:
+                print(f"saved {figures['out']}  (loss {figures['loss_last100']:.3f} nats/char)")
+            return 1 if figures["diverged"] else 0
+        model, vocab, _ = load_checkpoint(args.model)
+        print(args.prime + sample(model, vocab, args.prime, args.n, args.temperature, args.top_k,
+                                  args.greedy, args.seed))
+        return 0
+    except (RNNError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

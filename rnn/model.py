@@ -1,0 +1,309 @@
+"""An Elman recurrent network over one-hot tokens, with its exact gradients.
+
+Notation (the app's labels use the same symbols)::
+
+    a_t = W_i x_t + W_h h_{t-1} + b_h      pre-activation          (H,)
+    h_t = tanh(a_t)                        hidden state            (H,)
+    y_t = W_o h_t + b_o                    logits                  (V,)
+    p_t = softmax(y_t)                     next-token probabilities (V,)
+    L   = -mean_t log p_t[target_t]        cross-entropy, nats per token
+
+``x_t`` is the one-hot vector of token ``ids[t]``, so ``W_i x_t`` is column ``ids[t]`` of ``W_i``.
+
+Vector convention: vectors are rows and arrays are shaped ``(B, T, H)`` (batch, time, feature);
+a single sequence drops the leading ``B``. Inside, the loops run time-major ``(T, B, H)``,
+so that the one step the recurrence forbids batching over time is a contiguous row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .errors import RNNError
+
+PARAMS = ("W_i", "W_h", "b_h", "W_o", "b_o")
+
+
+@dataclass
+class Trace:
+    """Every intermediate of one forward pass, shaped (T, .) or (B, T, .)."""
+
+    ids: np.ndarray  # (T,) or (B, T) input token ids
+    h0: np.ndarray  # (H,) or (B, H) state before step 0
+    Wi_x: np.ndarray  # W_i x_t, the input's contribution         (B, T, H)
+    Wh_h: np.ndarray  # W_h h_{t-1}, the memory's contribution    (B, T, H)
+    a: np.ndarray  # pre-activation a_t                          (B, T, H)
+    h: np.ndarray  # hidden state h_t                            (B, T, H)
+    logits: np.ndarray  # y_t                                    (B, T, V)
+    probs: np.ndarray  # p_t = softmax(y_t)                      (B, T, V)
+
+    @property
+    def h_prev(self) -> np.ndarray:
+        """h_{t-1} for every t: ``h0`` followed by all but the last hidden state."""
+        return np.concatenate([self.h0[..., None, :], self.h[..., :-1, :]], axis=-2)
+
+    @property
+    def h_last(self) -> np.ndarray:
+        """The final hidden state, to carry into the next window."""
+        return self.h[..., -1, :]
+
+
+@dataclass
+class Backward:
+    """Gradients of the mean loss, and the per-step signals backprop through time passes along."""
+
+    loss: float  # mean cross-entropy in nats per predicted token
+    grads: dict[str, np.ndarray]  # dL/dW_i ... dL/db_o, shaped like the parameters
+    dh: np.ndarray  # dL/dh_t (from y_t and from h_{t+1})   (B, T, H) or (T, H)
+    da: np.ndarray  # dL/da_t = (1 - h_t^2) * dL/dh_t         (B, T, H) or (T, H)
+    dh0: np.ndarray  # dL/dh_{-1}, the gradient reaching the initial state  (B, H) or (H,)
+
+
+def softmax(y: np.ndarray) -> np.ndarray:
+    """Stable softmax over the last axis (subtracts the max before exp)."""
+    e = np.exp(y - y.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+def _as_batch(ids, h0, H: int, V: int, dtype) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Check ids/h0 and return them as (B, T) and (B, H), with whether the input was 1-D."""
+    ids = np.asarray(ids)
+    if ids.ndim not in (1, 2) or ids.shape[-1] == 0:
+        raise RNNError(f"Token ids must be shaped (T,) or (B, T) with T >= 1, got {ids.shape}.")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise RNNError("Token ids must be integers.")
+    if ids.min() < 0 or ids.max() >= V:
+        raise RNNError(f"Token ids must lie in 0..{V - 1} for a vocabulary of {V}.")
+    single = ids.ndim == 1
+    ids2 = ids[None] if single else ids
+    B = ids2.shape[0]
+    if h0 is None:
+        h0b = np.zeros((B, H), dtype)
+    else:
+        h0 = np.asarray(h0, dtype)
+        want = (H,) if single else (B, H)
+        if h0.shape != want:
+            raise RNNError(f"h0 must be shaped {want}, got {h0.shape}.")
+        h0b = h0[None] if single else h0
+    return ids2, h0b, single
+
+
+@dataclass
+class RNN:
+    """The five parameter arrays of an Elman RNN: W_i (H,V), W_h (H,H), b_h (H,), W_o (V,H), b_o (V,)."""
+
+    W_i: np.ndarray  # (H, V) input -> hidden
+    W_h: np.ndarray  # (H, H) hidden -> hidden, the memory
+    b_h: np.ndarray  # (H,)
+    W_o: np.ndarray  # (V, H) hidden -> logits
+    b_o: np.ndarray  # (V,)
+
+    def __post_init__(self) -> None:
+        H, V = np.shape(self.W_i)
+        want = {"W_i": (H, V), "W_h": (H, H), "b_h": (H,), "W_o": (V, H), "b_o": (V,)}
+        for name, shape in want.items():
+            arr = getattr(self, name)
+            if not isinstance(arr, np.ndarray) or arr.shape != shape:
+                got = getattr(arr, "shape", type(arr).__name__)
+                raise RNNError(f"{name} must be an array shaped {shape}, got {got}.")
+
+    @classmethod
+    def create(
+        cls, vocab_size: int, hidden_size: int, seed: int = 0, init_std: float = 0.01,
+        dtype=np.float64,
+    ) -> RNN:
+        """A fresh model: weights drawn from N(0, init_std^2), biases zero (min-char-rnn's init)."""
+        if vocab_size < 2 or hidden_size < 1:
+            raise RNNError("A model needs a vocabulary of at least 2 and at least 1 hidden unit.")
+        if not np.isfinite(init_std) or init_std < 0:
+            raise RNNError("The initial weight scale must be a finite number >= 0.")
+        rng = np.random.default_rng(seed)
+        H, V = hidden_size, vocab_size
+
+        def draw(*shape):
+            return (rng.standard_normal(shape) * init_std).astype(dtype)
+
+        return cls(draw(H, V), draw(H, H), np.zeros(H, dtype), draw(V, H), np.zeros(V, dtype))
+
+    @property
+    def hidden_size(self) -> int:
+        return self.W_h.shape[0]
+
+    @property
+    def vocab_size(self) -> int:
+        return self.W_i.shape[1]
+
+    @property
+    def dtype(self):
+        return self.W_h.dtype
+
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameter arrays by name (the arrays themselves, not copies)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def copy(self, dtype=None) -> RNN:
+        """A deep copy, optionally cast to another dtype."""
+        return RNN(**{k: np.array(v, dtype=dtype or v.dtype) for k, v in self.params().items()})
+
+    def spectral_radius(self) -> float:
+        """max |eigenvalue| of W_h: above 1, the linearised memory grows; below, it fades."""
+        return float(np.max(np.abs(np.linalg.eigvals(self.W_h.astype(np.float64)))))
+
+    # -- forward -----------------------------------------------------------------------------
+
+    def _forward_tm(self, ids2: np.ndarray, h0b: np.ndarray):
+        """Time-major forward over (B, T) ids: returns Wi_x, Wh_h, a, h (T, B, H), probs (T, B, V)."""
+        ids_tm = ids2.T  # (T, B)
+        T, B = ids_tm.shape
+        H = self.hidden_size
+        Wi_x = self.W_i.T[ids_tm]  # (T, B, H): W_i x_t is a column lookup, for all t at once
+        Wh_h = np.empty_like(Wi_x)  # (T, B, H)
+        a = Wi_x + self.b_h  # (T, B, H), the recurrence adds W_h h_{t-1} below
+        h = np.empty((T, B, H), self.dtype)
+        W_hT = self.W_h.T
+        h_prev = h0b
+        for t in range(T):  # the one loop the recurrence forbids us to batch
+            np.dot(h_prev, W_hT, out=Wh_h[t])  # W_h h_{t-1}          (B, H)
+            a[t] += Wh_h[t]  # a_t = W_i x_t + b_h + W_h h_{t-1}
+            h_prev = np.tanh(a[t], out=h[t])  # h_t
+        y = np.dot(h.reshape(T * B, H), self.W_o.T).reshape(T, B, -1)  # (T, B, V), all t at once
+        y += self.b_o
+        return Wi_x, Wh_h, a, h, y
+
+    def forward(self, ids, h0=None) -> Trace:
+        """Run the network over token ids and record every intermediate.
+
+        Parameters
+        ----------
+        ids : int array, shape (T,) or (B, T)
+        h0 : array, shape (H,) or (B, H), optional
+            State before the first token; zeros when None.
+
+        Returns
+        -------
+        Trace
+            ``Wi_x, Wh_h, a, h`` shaped (T, H) or (B, T, H); ``logits, probs`` (T, V) or (B, T, V).
+        """
+        ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
+        Wi_x, Wh_h, a, h, y = self._forward_tm(ids2, h0b)
+        p = softmax(y)
+        arrays = [np.ascontiguousarray(x.swapaxes(0, 1)) for x in (Wi_x, Wh_h, a, h, y, p)]
+        if single:
+            return Trace(ids2[0], h0b[0], *(x[0] for x in arrays))
+        return Trace(ids2, h0b, *arrays)
+
+    def step(self, token_id: int, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step for sampling: returns h_t (H,) and p_t (V,)."""
+        h_t = np.tanh(self.W_i[:, token_id] + np.dot(self.W_h, h_prev) + self.b_h)
+        return h_t, softmax(np.dot(self.W_o, h_t) + self.b_o)
+
+    # -- loss and backward -------------------------------------------------------------------
+
+    def loss(self, ids, targets, h0=None) -> float:
+        """Mean cross-entropy (nats per token) of predicting ``targets`` from ``ids``."""
+        ids2, h0b, _ = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
+        *_, y = self._forward_tm(ids2, h0b)
+        return _cross_entropy(y, _targets_tm(targets, ids2, self.vocab_size))[0]
+
+    def backward_full(self, ids, targets, h0=None) -> Backward:
+        """Loss, parameter gradients and the per-step dL/dh_t, dL/da_t of the mean loss.
+
+        Parameters
+        ----------
+        ids, targets : int arrays, shape (T,) or (B, T)
+            Inputs and the tokens to predict at each step (usually ``ids`` shifted by one).
+        h0 : array, shape (H,) or (B, H), optional
+
+        Returns
+        -------
+        Backward
+        """
+        ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
+        tg = _targets_tm(targets, ids2, self.vocab_size)
+        _, _, _, h, y = self._forward_tm(ids2, h0b)
+        loss, dy = _cross_entropy(y, tg, want_grad=True)
+        grads, dh, da, dh0 = self._backward_tm(ids2.T, h0b, h, dy)
+        dh, da = dh.swapaxes(0, 1), da.swapaxes(0, 1)
+        if single:
+            dh, da, dh0 = dh[0], da[0], dh0[0]
+        return Backward(loss, grads, dh, da, dh0)
+
+    def loss_and_grads(self, ids, targets, h0=None):
+        """Mean cross-entropy, its exact gradients and the final hidden state.
+
+        Returns
+        -------
+        loss : float
+            Mean cross-entropy in nats over all predicted tokens.
+        grads : dict of str to array
+            ``W_i, W_h, b_h, W_o, b_o``, each shaped like its parameter.
+        h_last : array, shape (H,) or (B, H)
+            The final hidden state, to carry into the next window (truncated BPTT).
+        """
+        ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
+        tg = _targets_tm(targets, ids2, self.vocab_size)
+        _, _, _, h, y = self._forward_tm(ids2, h0b)
+        loss, dy = _cross_entropy(y, tg, want_grad=True)
+        grads = self._backward_tm(ids2.T, h0b, h, dy)[0]
+        h_last = h[-1].copy()
+        return loss, grads, (h_last[0] if single else h_last)
+
+    def _backward_tm(self, ids_tm, h0b, h, dy):
+        """Backprop through time over time-major arrays; dy is dL/dy_t, shaped (T, B, V)."""
+        T, B, H = h.shape
+        V = self.vocab_size
+        N = T * B
+        h_flat = h.reshape(N, H)
+        dy_flat = dy.reshape(N, V)
+        dW_o = np.dot(dy_flat.T, h_flat)  # (V, H) = sum_t dy_t h_t^T
+        db_o = dy_flat.sum(axis=0)  # (V,)
+        dh = np.dot(dy_flat, self.W_o).reshape(T, B, H)  # dL/dh_t through y_t, all t at once
+        da = np.empty_like(dh)  # (T, B, H)
+        one_minus_h2 = 1.0 - h * h  # tanh'(a_t) = 1 - h_t^2
+        W_h = self.W_h
+        dh_next = np.zeros((B, H), h.dtype)  # dL/dh_t arriving from step t+1
+        for t in range(T - 1, -1, -1):
+            dh[t] += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
+            np.multiply(one_minus_h2[t], dh[t], out=da[t])  # dL/da_t
+            dh_next = np.dot(da[t], W_h)  # W_h^T da_t, flows into h_{t-1}
+        da_flat = da.reshape(N, H)
+        h_prev = np.concatenate([h0b[None], h[:-1]]).reshape(N, H)  # h_{t-1}  (N, H)
+        dW_h = np.dot(da_flat.T, h_prev)  # (H, H) = sum_t da_t h_{t-1}^T
+        db_h = da_flat.sum(axis=0)  # (H,)
+        x = np.zeros((N, V), h.dtype)  # one-hot x_t
+        x[np.arange(N), ids_tm.reshape(N)] = 1.0
+        dW_i = np.dot(da_flat.T, x)  # (H, V) = sum_t da_t x_t^T
+        grads = {"W_i": dW_i, "W_h": dW_h, "b_h": db_h, "W_o": dW_o, "b_o": db_o}
+        return grads, dh, da, dh_next
+
+
+def _targets_tm(targets, ids2: np.ndarray, V: int) -> np.ndarray:
+    """Targets as a time-major (T, B) int array, checked against the inputs' shape."""
+    tg = np.asarray(targets)
+    tg2 = tg[None] if tg.ndim == 1 else tg
+    if tg2.shape != ids2.shape:
+        raise RNNError(f"targets must be shaped like the ids {ids2.shape}, got {tg.shape}.")
+    if not np.issubdtype(tg2.dtype, np.integer) or tg2.min() < 0 or tg2.max() >= V:
+        raise RNNError(f"targets must be integer token ids in 0..{V - 1}.")
+    return tg2.T
+
+
+def _cross_entropy(y: np.ndarray, tg: np.ndarray, want_grad: bool = False):
+    """Mean cross-entropy of logits y (T, B, V) against targets (T, B), and dL/dy if asked."""
+    T, B, V = y.shape
+    N = T * B
+    y_max = y.max(axis=-1, keepdims=True)
+    e = np.exp(y - y_max)
+    Z = e.sum(axis=-1, keepdims=True)
+    y_t = np.take_along_axis(y, tg[..., None], axis=-1)  # logit of each target
+    loss = float(np.sum(np.log(Z) + y_max - y_t)) / N  # -log p_t[target] = log Z - y_target
+    if not want_grad:
+        return loss, None
+    e /= Z  # p_t
+    dy = e  # dL/dy_t = (p_t - onehot(target_t)) / N
+    np.put_along_axis(dy, tg[..., None], np.take_along_axis(dy, tg[..., None], -1) - 1.0, -1)
+    dy /= N
+    return loss, dy

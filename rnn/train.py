@@ -1,0 +1,293 @@
+"""Training: truncated backprop through time over B parallel streams of a corpus.
+
+The corpus is cut into ``B`` equal contiguous streams; each step takes the next window of
+``seq_len`` tokens from every stream and carries the hidden state across windows, as
+min-char-rnn does for one stream. A held-out tail of the corpus gives the validation loss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from .errors import RNNError
+from .model import RNN
+from .optim import OPTIMIZERS, clip_elementwise, clip_global_norm, global_norm, make_optimizer
+from .vocab import LEVELS, Vocab
+
+DTYPES = ("float32", "float64")
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one training run."""
+
+    hidden_size: int = 100  # H, number of hidden units
+    seq_len: int = 25  # T, tokens per window: how far back gradients flow (truncated BPTT)
+    batch_size: int = 1  # B, parallel streams of the corpus
+    optimizer: str = "adagrad"  # sgd | adagrad | adam
+    lr: float = 0.1
+    momentum: float = 0.9  # SGD only
+    clip: float | None = 5.0  # element-wise gradient clipping bound (None: off)
+    clip_norm: float | None = None  # global-norm clipping bound (None: off)
+    init_std: float = 0.01  # std of the initial weights
+    seed: int = 0
+    val_fraction: float = 0.1  # tail of the corpus held out for the validation loss
+    eval_every: int = 100  # steps between validation losses
+    eval_tokens: int = 20_000  # validation tokens used at most (keeps evaluation cheap)
+    level: str = "char"  # char | word vocabulary
+    dtype: str = "float64"  # float32 | float64
+
+    def validate(self) -> None:
+        """Raise RNNError naming the first hyperparameter out of range."""
+        checks = [
+            (1 <= self.hidden_size <= 4096, "The hidden size must be between 1 and 4096."),
+            (1 <= self.seq_len <= 10_000, "The sequence length must be between 1 and 10000."),
+            (1 <= self.batch_size <= 4096, "The batch size must be between 1 and 4096."),
+            (self.optimizer in OPTIMIZERS, f"The optimizer must be one of {', '.join(OPTIMIZERS)}."),
+            (np.isfinite(self.lr) and self.lr > 0, "The learning rate must be a positive number."),
+            (0 <= self.momentum < 1, "Momentum must lie in [0, 1)."),
+            (self.clip is None or self.clip > 0, "The clipping bound must be positive."),
+            (self.clip_norm is None or self.clip_norm > 0, "The clipping norm must be positive."),
+            (np.isfinite(self.init_std) and self.init_std >= 0,
+             "The initial weight scale must be a number >= 0."),
+            (0 <= self.val_fraction < 0.9, "The validation fraction must lie in [0, 0.9)."),
+            (self.eval_every >= 1, "Evaluate at least every 1 step."),
+            (self.level in LEVELS, "The vocabulary level must be 'char' or 'word'."),
+            (self.dtype in DTYPES, "The dtype must be float32 or float64."),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise RNNError(message)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        """A config from a dict, ignoring unknown keys (e.g. from an older checkpoint)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class History:
+    """What happened at each step: losses in nats per token, norms before clipping, times."""
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # training time so far, pauses excluded
+    val_step: list[int] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+
+    def chars_per_s(self, tokens_per_step: int, last: int = 100) -> float:
+        """Tokens per second over the last ``last`` steps."""
+        n = min(last, len(self.seconds) - 1)
+        if n < 1:
+            return float("nan")
+        dt = self.seconds[-1] - self.seconds[-1 - n]
+        return n * tokens_per_step / dt if dt > 0 else float("nan")
+
+    def loss_last(self, n: int = 100) -> float:
+        """Mean training loss over the last n steps."""
+        return float(np.mean(self.loss[-n:])) if self.loss else float("nan")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: list(v) for k, v in d.items() if k in names})
+
+
+def text_digest(text: str) -> str:
+    """A short fingerprint of a corpus, to know whether a resumed run reads the same text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class Trainer:
+    """Runs training steps on one corpus; deterministic for a seed, resumable bit for bit."""
+
+    def __init__(self, text: str, config: TrainConfig | None = None, model: RNN | None = None,
+                 vocab: Vocab | None = None) -> None:
+        self.config = config = config or TrainConfig()
+        config.validate()
+        if not text:
+            raise RNNError("The corpus is empty.")
+        self.vocab = vocab or Vocab.build(text, config.level)
+        ids = self.vocab.encode(text)
+        self.digest = text_digest(text)
+        B, T = config.batch_size, config.seq_len
+        n_val = int(len(ids) * config.val_fraction)
+        self.train_ids = ids[: len(ids) - n_val]  # (N_train,)
+        self.val_ids = ids[len(ids) - n_val :][: config.eval_tokens + 1]  # (N_val,)
+        self.stream_len = len(self.train_ids) // B  # tokens per stream
+        if self.stream_len < T + 1:
+            need = B * (T + 1) / (1 - config.val_fraction)
+            raise RNNError(
+                f"The corpus is too short: {len(ids)} tokens, but {B} stream(s) of windows of "
+                f"{T} need at least {int(np.ceil(need))}. Use more text, a shorter sequence "
+                "length or a smaller batch size."
+            )
+        dtype = np.dtype(config.dtype)
+        if model is None:
+            model = RNN.create(self.vocab.size, config.hidden_size, config.seed, config.init_std,
+                               dtype)
+        elif model.vocab_size != self.vocab.size:
+            raise RNNError("The model and the vocabulary do not fit together.")
+        self.model = model.copy(dtype)
+        self.params = self.model.params()
+        self.optimizer = make_optimizer(config.optimizer, self.params, config.lr, config.momentum)
+        self.starts = np.arange(B) * self.stream_len  # (B,) first token of each stream
+        self.window = np.arange(T + 1)  # (T+1,) offsets of one window
+        self.pos = 0  # offset of the next window inside every stream
+        self.h = np.zeros((B, self.model.hidden_size), dtype)  # (B, H) carried state
+        self.steps = 0
+        self.history = History()
+        self.diverged: str | None = None  # why training stopped, once it has diverged
+        self._seconds = 0.0
+        self._good = {k: p.copy() for k, p in self.params.items()}  # parameters of the last good step
+        self._good_opt = {k: v.copy() for k, v in self.optimizer.state_arrays().items()}
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.config.batch_size * self.config.seq_len
+
+    def _next_window(self) -> tuple[np.ndarray, np.ndarray]:
+        """The next (B, T) inputs and targets; at the end of the streams, wrap and reset h."""
+        T = self.config.seq_len
+        if self.pos + T + 1 > self.stream_len:
+            self.pos = 0
+            self.h[:] = 0.0
+        chunk = self.train_ids[self.starts[:, None] + self.pos + self.window]  # (B, T+1)
+        return chunk[:, :-1], chunk[:, 1:]
+
+    def step(self) -> float | None:
+        """One step of truncated BPTT; returns the loss, or None when training has diverged."""
+        if self.diverged:
+            return None
+        cfg = self.config
+        x, y = self._next_window()
+        with np.errstate(all="ignore"):
+            loss, grads, h_last = self.model.loss_and_grads(x, y, self.h)
+            norm = global_norm(grads)
+        if not (np.isfinite(loss) and np.isfinite(norm)):
+            self._diverge(loss)
+            return None
+        for k, p in self.params.items():  # remember these parameters: they gave a finite loss
+            np.copyto(self._good[k], p)
+        for k, v in self.optimizer.state_arrays().items():
+            np.copyto(self._good_opt[k], v)
+        if cfg.clip is not None:
+            clip_elementwise(grads, cfg.clip)
+        if cfg.clip_norm is not None:
+            clip_global_norm(grads, cfg.clip_norm, norm)
+        with np.errstate(all="ignore"):
+            self.optimizer.update(self.params, grads)
+        self.h = h_last
+        self.pos += cfg.seq_len
+        self.steps += 1
+        hist = self.history
+        hist.step.append(self.steps)
+        hist.loss.append(loss)
+        hist.grad_norm.append(norm)
+        hist.seconds.append(self._seconds + self._clock())
+        if self.steps % cfg.eval_every == 0:
+            self.evaluate()
+        return loss
+
+    def _clock(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def _diverge(self, loss: float) -> None:
+        """Stop for good: restore the last parameters that gave a finite loss, and say why."""
+        for k, p in self.params.items():
+            np.copyto(p, self._good[k])
+        self.optimizer.load_state_arrays(self._good_opt, max(self.optimizer.t - 1, 0))
+        what = "not a number (NaN)" if np.isnan(loss) else "infinite"
+        self.diverged = (
+            f"Training diverged at step {self.steps + 1}: the loss or its gradient became {what}. "
+            f"The parameters of the last good step ({max(self.steps - 1, 0)}) were restored. "
+            f"Try a smaller learning rate (now {self.config.lr:g}), gradient clipping, or a "
+            "smaller initial weight scale."
+        )
+
+    def run(self, steps: int, seconds: float | None = None) -> int:
+        """Run up to ``steps`` steps (fewer if ``seconds`` run out or training diverges)."""
+        self._t0 = time.perf_counter()
+        done = 0
+        try:
+            while done < steps and not self.diverged:
+                if seconds is not None and done and self._clock() >= seconds:
+                    break
+                if self.step() is not None:
+                    done += 1
+        finally:
+            self._seconds += self._clock()
+        return done
+
+    def evaluate(self) -> float | None:
+        """Validation loss over up to ``eval_tokens`` held-out tokens; None without a split."""
+        v = self.val_ids
+        if len(v) < 2:
+            return None
+        B = min(16, (len(v) - 1) // 2)  # several streams make the forward pass cheap
+        L = (len(v) - 1) // B
+        x = v[: B * L].reshape(B, L)
+        y = v[1 : B * L + 1].reshape(B, L)
+        with np.errstate(all="ignore"):
+            loss = self.model.loss(x, y)
+        self.history.val_step.append(self.steps)
+        self.history.val_loss.append(loss)
+        return loss
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def meta(self) -> dict:
+        """What a checkpoint records of this run (JSON-serialisable)."""
+        return {
+            "config": asdict(self.config),
+            "history": self.history.to_dict(),
+            "trainer": {"steps": self.steps, "pos": self.pos, "optimizer_t": self.optimizer.t,
+                        "corpus_digest": self.digest, "seconds": self._seconds},
+        }
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays beyond the model that resuming needs: optimizer slots and the carried state."""
+        arrays = {f"opt.{k}": v for k, v in self.optimizer.state_arrays().items()}
+        arrays["state.h"] = self.h
+        return arrays
+
+    def save(self, path, **extra_meta) -> None:
+        """Write a checkpoint that ``Trainer.resume`` continues bit for bit."""
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(path, self.model, self.vocab, arrays=self.state_arrays(),
+                        **self.meta(), **extra_meta)
+
+    @classmethod
+    def resume(cls, source, text: str, config: TrainConfig | None = None) -> Trainer:
+        """Continue a run from a checkpoint. On the same corpus and config it continues exactly
+        where it stopped; otherwise it starts a fresh pass over ``text`` with the saved weights."""
+        from .checkpoint import load_checkpoint
+
+        model, vocab, meta, arrays = load_checkpoint(source, with_arrays=True)
+        saved = TrainConfig.from_dict(meta.get("config", {}))
+        cfg = config or saved
+        trainer = cls(text, cfg, model=model, vocab=vocab)
+        tr = meta.get("trainer", {})
+        trainer.history = History.from_dict(meta.get("history", {}))
+        trainer.steps = int(tr.get("steps", len(trainer.history.step)))
+        trainer._seconds = float(tr.get("seconds", 0.0))
+        same = tr.get("corpus_digest") == trainer.digest and asdict(cfg) == asdict(saved)
+        opt = {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")}
+        h = arrays.get("state.h")
+        if same and h is not None and h.shape == trainer.h.shape:
+            trainer.optimizer.load_state_arrays(opt, int(tr.get("optimizer_t", 0)))
+            trainer.pos = int(tr.get("pos", 0))
+            trainer.h = h.astype(trainer.h.dtype)
+            for k, v in trainer.optimizer.state_arrays().items():
+                np.copyto(trainer._good_opt[k], v)
+        return trainer
