@@ -71,8 +71,8 @@ def softmax(y: np.ndarray) -> np.ndarray:
 def _as_batch(ids, h0, H: int, V: int, dtype) -> tuple[np.ndarray, np.ndarray, bool]:
     """Check ids/h0 and return them as (B, T) and (B, H), with whether the input was 1-D."""
     ids = np.asarray(ids)
-    if ids.ndim not in (1, 2) or ids.shape[-1] == 0:
-        raise RNNError(f"Token ids must be shaped (T,) or (B, T) with T >= 1, got {ids.shape}.")
+    if ids.ndim not in (1, 2) or ids.size == 0:
+        raise RNNError(f"Token ids must be shaped (T,) or (B, T) with B, T >= 1, got {ids.shape}.")
     if not np.issubdtype(ids.dtype, np.integer):
         raise RNNError("Token ids must be integers.")
     if ids.min() < 0 or ids.max() >= V:
@@ -102,6 +102,8 @@ class RNN:
     b_o: np.ndarray  # (V,)
 
     def __post_init__(self) -> None:
+        if np.ndim(self.W_i) != 2:
+            raise RNNError(f"W_i must be a matrix shaped (H, V), got shape {np.shape(self.W_i)}.")
         H, V = np.shape(self.W_i)
         want = {"W_i": (H, V), "W_h": (H, H), "b_h": (H,), "W_o": (V, H), "b_o": (V,)}
         for name, shape in want.items():
