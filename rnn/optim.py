@@ -99,8 +99,10 @@ class Adam(Optimizer):
 
     def update(self, params, grads):
         self.t += 1
-        # bias corrections folded into one step size
+        # bias corrections folded into one step size, and into eps so that it still adds to
+        # sqrt(v_hat) as documented: lr m_hat / (sqrt(v_hat) + eps) = step m / (sqrt(v) + eps_t)
         self._step = self.lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        self._eps_t = self.eps * np.sqrt(1 - self.beta2**self.t)
         for k, p in params.items():
             self._update_one(k, p, grads[k])
 
@@ -110,7 +112,7 @@ class Adam(Optimizer):
         m += (1 - self.beta1) * g
         v *= self.beta2
         v += (1 - self.beta2) * (g * g)
-        p -= self._step * m / (np.sqrt(v) + self.eps)
+        p -= self._step * m / (np.sqrt(v) + self._eps_t)
 
 
 def make_optimizer(name: str, params: dict[str, np.ndarray], lr: float, momentum: float = 0.9):
