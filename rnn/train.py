@@ -33,6 +33,7 @@ class TrainConfig:
     momentum: float = 0.9  # SGD only
     clip: float | None = 5.0  # element-wise gradient clipping bound (None: off)
     clip_norm: float | None = None  # global-norm clipping bound (None: off)
+    max_loss: float | None = None  # a finite loss above this also counts as diverged (None: off)
     init_std: float = 0.01  # std of the initial weights
     seed: int = 0
     val_fraction: float = 0.1  # tail of the corpus held out for the validation loss
@@ -52,6 +53,7 @@ class TrainConfig:
             (0 <= self.momentum < 1, "Momentum must lie in [0, 1)."),
             (self.clip is None or self.clip > 0, "The clipping bound must be positive."),
             (self.clip_norm is None or self.clip_norm > 0, "The clipping norm must be positive."),
+            (self.max_loss is None or self.max_loss > 0, "The loss limit must be positive."),
             (np.isfinite(self.init_std) and self.init_std >= 0,
              "The initial weight scale must be a number >= 0."),
             (0 <= self.val_fraction < 0.9, "The validation fraction must lie in [0, 0.9)."),
@@ -173,7 +175,8 @@ class Trainer:
         with np.errstate(all="ignore"):
             loss, grads, h_last = self.model.loss_and_grads(x, y, self.h)
             norm = global_norm(grads)
-        if not (np.isfinite(loss) and np.isfinite(norm)):
+        if not (np.isfinite(loss) and np.isfinite(norm)) or (
+                cfg.max_loss is not None and loss > cfg.max_loss):
             self._diverge(loss)
             return None
         for k, p in self.params.items():  # remember these parameters: they gave a finite loss
@@ -207,6 +210,8 @@ class Trainer:
             np.copyto(p, self._good[k])
         self.optimizer.load_state_arrays(self._good_opt, max(self.optimizer.t - 1, 0))
         what = "not a number (NaN)" if np.isnan(loss) else "infinite"
+        if np.isfinite(loss) and self.config.max_loss is not None and loss > self.config.max_loss:
+            what = f"{loss:.4g} nats, over the limit of {self.config.max_loss:.4g}"
         self.diverged = (
             f"Training diverged at step {self.steps + 1}: the loss or its gradient became {what}. "
             f"The parameters of the last good step ({max(self.steps - 1, 0)}) were restored. "
