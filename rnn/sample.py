@@ -12,11 +12,12 @@ from .vocab import Vocab
 def next_token_distribution(p: np.ndarray, temperature: float = 1.0, top_k: int | None = None):
     """Reshape p_t by temperature (p^(1/T), renormalised) and keep only the top_k tokens."""
     logp = np.log(np.maximum(p.astype(np.float64), 1e-300)) / temperature
+    if np.any(p[1:] > 0):  # never emit <unk> unless nothing else is possible (before top_k)
+        logp[0] = -np.inf
     if top_k is not None and 0 < top_k < logp.size:
         cut = np.partition(logp, -top_k)[-top_k]
         logp = np.where(logp >= cut, logp, -np.inf)
     q = np.exp(logp - logp.max())
-    q[0] = 0.0 if q.sum() > q[0] else q[0]  # never emit <unk> unless nothing else is possible
     return q / q.sum()
 
 
@@ -32,8 +33,12 @@ def sample(
         raise RNNError("The number of tokens to sample must be between 0 and 100000.")
     if not greedy and not (np.isfinite(temperature) and temperature >= 0):
         raise RNNError("The temperature must be a number >= 0.")
+    if top_k is not None and top_k < 1:
+        raise RNNError("top_k must be at least 1 (or None to keep every token).")
     if vocab.size != model.vocab_size:
         raise RNNError("The vocabulary does not fit the model.")
+    if h0 is not None and np.shape(h0) != (model.hidden_size,):
+        raise RNNError(f"h0 must be shaped ({model.hidden_size},), got {np.shape(h0)}.")
     greedy = greedy or temperature == 0
     rng = np.random.default_rng(seed)
     h = np.zeros(model.hidden_size, model.dtype) if h0 is None else np.asarray(h0, model.dtype)
