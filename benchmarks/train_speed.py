@@ -1,0 +1,388 @@
+"""Training speed: rnn.Trainer against a textbook per-step loop and against PyTorch's nn.RNN.
+
+Two jobs on the built-in English corpus, H=100, windows of T=25, Adagrad lr 0.1, element-wise
+gradient clipping at 5, truncated BPTT with the hidden state carried across windows:
+
+1. batch 1: the package's Trainer against min-char-rnn's way of doing it, written out below
+   (one-hot column vectors, np.dot per step, forward and backward per step);
+2. batch 32: the package's Trainer against PyTorch's nn.RNN + nn.Linear on one CPU thread
+   (skipped with a note when torch is not importable; it is not a dependency of the project).
+
+Every contender starts from the same initial weights (the ones the Trainer starts with) and reads
+the same windows of the corpus, so the loss curves agree up to float rounding. The package runs
+twice: with numpy's BLAS limited to one thread and with the default thread count. Each thread
+setting is a worker process (the variables must be set before numpy is imported); the timed chunks
+of every contender are interleaved in each repetition so machine noise hits them alike, and the
+table shows the median chars/s over the repetitions.
+
+    python benchmarks/train_speed.py            # about 2-3 minutes
+    python benchmarks/train_speed.py --quick    # about 30 seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+H, T, LR, CLIP, EPS = 100, 25, 0.1, 5.0, 1e-8
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+# -- the contenders (run inside a worker process) ------------------------------------------------
+
+
+def _trainer(B: int, dtype: str):
+    """The package's Trainer for the job; validation off, as the other contenders have none."""
+    import rnn
+
+    cfg = rnn.TrainConfig(hidden_size=H, seq_len=T, batch_size=B, optimizer="adagrad", lr=LR,
+                          clip=CLIP, dtype=dtype, eval_every=10**9, seed=0)
+    return rnn.Trainer(rnn.load_corpus("english"), cfg)
+
+
+class Windows:
+    """The Trainer's windows: B contiguous streams, wrapping (and resetting h) at their end."""
+
+    def __init__(self, train_ids, B: int) -> None:
+        import numpy as np
+
+        self.ids, self.B = train_ids, B
+        self.stream_len = len(train_ids) // B
+        self.starts = np.arange(B) * self.stream_len
+        self.offsets = np.arange(T + 1)
+        self.pos = 0
+
+    def next(self):
+        """(inputs, targets, reset): two (B, T) arrays and whether the carried state restarts."""
+        reset = self.pos + T + 1 > self.stream_len
+        if reset:
+            self.pos = 0
+        chunk = self.ids[self.starts[:, None] + self.pos + self.offsets]  # (B, T+1)
+        self.pos += T
+        return chunk[:, :-1], chunk[:, 1:], reset
+
+
+class PackageRun:
+    """rnn.Trainer.run: the package's own training loop."""
+
+    def __init__(self, B: int, dtype: str) -> None:
+        self.trainer = _trainer(B, dtype)
+        self.chars_per_step = B * T
+
+    def run(self, steps: int) -> list[float]:
+        done = len(self.trainer.history.loss)
+        self.trainer.run(steps)
+        return self.trainer.history.loss[done:]
+
+
+class ReferenceRun:
+    """min-char-rnn's training loop (column vectors, per-step forward and backward, Adagrad).
+
+    As in the package, the loss is the mean over the window's T predictions (min-char-rnn sums
+    them), and the softmax subtracts the max; otherwise this is the textbook code.
+    """
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        tr = _trainer(1, "float64")
+        init = tr.model.params()  # the weights the Trainer starts from
+        self.Wxh = init["W_i"].copy()  # (H, V)
+        self.Whh = init["W_h"].copy()  # (H, H)
+        self.Why = init["W_o"].copy()  # (V, H)
+        self.bh = init["b_h"].reshape(-1, 1).copy()  # (H, 1)
+        self.by = init["b_o"].reshape(-1, 1).copy()  # (V, 1)
+        self.vocab_size = tr.vocab.size
+        self.windows = Windows(tr.train_ids, 1)
+        self.hprev = np.zeros((H, 1))
+        self.mem = [np.zeros_like(p) for p in self.params()]
+        self.chars_per_step = T
+
+    def params(self):
+        return [self.Wxh, self.Whh, self.Why, self.bh, self.by]
+
+    def loss_fun(self, inputs, targets, hprev):
+        import numpy as np
+
+        Wxh, Whh, Why, bh, by = self.params()
+        n = len(inputs)
+        xs, hs, ps = {}, {}, {}
+        hs[-1] = np.copy(hprev)
+        loss = 0.0
+        for t in range(n):
+            xs[t] = np.zeros((self.vocab_size, 1))  # one-hot x_t
+            xs[t][inputs[t]] = 1
+            hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]) + bh)  # h_t
+            y = np.dot(Why, hs[t]) + by  # logits y_t
+            e = np.exp(y - np.max(y))
+            ps[t] = e / np.sum(e)  # p_t = softmax(y_t)
+            loss += -np.log(ps[t][targets[t], 0])
+        dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+        dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+        dhnext = np.zeros_like(hs[0])
+        for t in reversed(range(n)):
+            dy = np.copy(ps[t])
+            dy[targets[t]] -= 1  # dL/dy_t of -log p_t[target]
+            dy /= n  # of the mean loss
+            dWhy += np.dot(dy, hs[t].T)
+            dby += dy
+            dh = np.dot(Why.T, dy) + dhnext  # through y_t and from h_{t+1}
+            dhraw = (1 - hs[t] * hs[t]) * dh  # through tanh
+            dbh += dhraw
+            dWxh += np.dot(dhraw, xs[t].T)
+            dWhh += np.dot(dhraw, hs[t - 1].T)
+            dhnext = np.dot(Whh.T, dhraw)
+        for dparam in [dWxh, dWhh, dWhy, dbh, dby]:
+            np.clip(dparam, -CLIP, CLIP, out=dparam)  # mitigate exploding gradients
+        return loss / n, dWxh, dWhh, dWhy, dbh, dby, hs[n - 1]
+
+    def run(self, steps: int) -> list[float]:
+        import numpy as np
+
+        losses = []
+        for _ in range(steps):
+            x, y, reset = self.windows.next()
+            if reset:
+                self.hprev = np.zeros((H, 1))
+            loss, dWxh, dWhh, dWhy, dbh, dby, self.hprev = self.loss_fun(x[0], y[0], self.hprev)
+            for param, dparam, mem in zip(self.params(), [dWxh, dWhh, dWhy, dbh, dby], self.mem,
+                                          strict=True):
+                mem += dparam * dparam
+                param += -LR * dparam / np.sqrt(mem + EPS)  # Adagrad update
+            losses.append(float(loss))
+        return losses
+
+
+class TorchRun:
+    """nn.RNN(tanh) over one-hot inputs + nn.Linear, cross-entropy, truncated BPTT, one thread.
+
+    Initialised from the Trainer's initial weights; bias_hh is held at zero so that b_h is one
+    parameter as in the package; Adagrad is written as ours (eps inside the square root).
+    """
+
+    def __init__(self, B: int, dtype: str) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        self.torch = torch
+        tr = _trainer(B, dtype)
+        self.dtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
+        V = tr.vocab.size
+        init = {k: torch.from_numpy(v.copy()) for k, v in tr.model.params().items()}
+        self.rnn = torch.nn.RNN(V, H, nonlinearity="tanh").to(self.dtype)  # time-major (T, B, .)
+        self.out = torch.nn.Linear(H, V).to(self.dtype)
+        with torch.no_grad():
+            self.rnn.weight_ih_l0.copy_(init["W_i"])
+            self.rnn.weight_hh_l0.copy_(init["W_h"])
+            self.rnn.bias_ih_l0.copy_(init["b_h"])
+            self.rnn.bias_hh_l0.zero_()
+            self.out.weight.copy_(init["W_o"])
+            self.out.bias.copy_(init["b_o"])
+        self.rnn.bias_hh_l0.requires_grad_(False)
+        self.params = [p for p in [*self.rnn.parameters(), *self.out.parameters()]
+                       if p.requires_grad]
+        self.mem = [torch.zeros_like(p) for p in self.params]
+        self.eye = torch.eye(V, dtype=self.dtype)  # rows are one-hot x_t
+        self.windows = Windows(tr.train_ids, B)
+        self.h = torch.zeros(1, B, H, dtype=self.dtype)
+        self.V = V
+        self.chars_per_step = B * T
+
+    def run(self, steps: int) -> list[float]:
+        torch = self.torch
+        F = torch.nn.functional
+        losses = []
+        for _ in range(steps):
+            x, y, reset = self.windows.next()
+            if reset:
+                self.h = torch.zeros_like(self.h)
+            x_tm = torch.from_numpy(x.T.copy())  # (T, B)
+            y_tm = torch.from_numpy(y.T.copy())  # (T, B)
+            hs, h_last = self.rnn(self.eye[x_tm], self.h)  # (T, B, H)
+            logits = self.out(hs)  # (T, B, V)
+            loss = F.cross_entropy(logits.reshape(-1, self.V), y_tm.reshape(-1))
+            for p in self.params:
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                grads = [p.grad.clamp_(-CLIP, CLIP) for p in self.params]
+                torch._foreach_addcmul_(self.mem, grads, grads)  # m += g^2
+                denom = torch._foreach_sqrt(torch._foreach_add(self.mem, EPS))
+                torch._foreach_addcdiv_(self.params, grads, denom, value=-LR)
+            self.h = h_last.detach()  # carry the state, cut the gradient
+            losses.append(loss.item())
+        return losses
+
+
+def make_contender(name: str):
+    """Contender names are '<kind>-b<B>-<dtype>', e.g. 'package-b32-float32'."""
+    kind, b, dtype = name.split("-")
+    B = int(b[1:])
+    if kind == "package":
+        return PackageRun(B, dtype)
+    if kind == "reference":
+        return ReferenceRun()
+    if kind == "torch":
+        return TorchRun(B, dtype)
+    raise ValueError(name)
+
+
+def worker() -> None:
+    """Serve {"name", "steps"} requests on stdin with {"chars_per_s", "losses"} on stdout."""
+    sys.path.insert(0, str(ROOT))
+    contenders = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req.get("op") == "has_torch":
+            try:
+                import torch  # noqa: F401
+
+                reply = {"ok": True}
+            except Exception as exc:  # any import failure means: skip the comparison
+                reply = {"ok": False, "why": f"{type(exc).__name__}: {exc}"}
+            print(json.dumps(reply), flush=True)
+            continue
+        name = req["name"]
+        if name not in contenders:
+            contenders[name] = make_contender(name)
+        c = contenders[name]
+        t0 = time.perf_counter()
+        losses = c.run(req["steps"])
+        dt = time.perf_counter() - t0
+        print(json.dumps({"chars_per_s": len(losses) * c.chars_per_step / dt, "losses": losses}),
+              flush=True)
+
+
+# -- the orchestration (main process: no numpy work here) -------------------------------------
+
+
+class Worker:
+    """A worker process with a given BLAS thread setting."""
+
+    def __init__(self, one_thread: bool) -> None:
+        env = dict(os.environ)
+        if one_thread:
+            env.update(ONE_THREAD)
+        else:
+            for k in ONE_THREAD:
+                env.pop(k, None)
+        self.proc = subprocess.Popen([sys.executable, __file__, "--worker"], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, req: dict) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker failed on {req}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def median(xs: list[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def measure(workers: dict, contenders: list[tuple[str, str]], reps: int, steps: int):
+    """Interleaved timing: in each repetition every contender trains ``steps`` more steps.
+
+    The order rotates from one repetition to the next so no contender is always first.
+    Returns {label: (chars/s list, per-step losses)}.
+    """
+    speeds = {c: [] for c in contenders}
+    losses = {c: [] for c in contenders}
+    for r in range(reps):
+        k = r % len(contenders)
+        for c in contenders[k:] + contenders[:k]:
+            threads, name = c
+            reply = workers[threads].ask({"name": name, "steps": steps})
+            speeds[c].append(reply["chars_per_s"])
+            losses[c].extend(reply["losses"])
+    return speeds, losses
+
+
+def label(c) -> str:
+    threads, name = c
+    kind, b, dtype = name.split("-")
+    who = {"package": "rnn.Trainer", "reference": "min-char-rnn loop",
+           "torch": "PyTorch nn.RNN"}[kind]
+    blas = "torch 1 thread" if kind == "torch" else f"BLAS {threads}"
+    return f"{who} {dtype} ({blas})"
+
+
+def table(title: str, speeds, losses, base, last: int) -> None:
+    """Print contender, median chars/s (min-max), ratio to ``base`` and the loss agreement."""
+    print(f"\n{title}")
+    print(f"  {'contender':<42} {'chars/s median':>14} {'(min - max)':>21} {'ratio':>7}"
+          f"  {'mean loss, last ' + str(last):>20}  {'max |dloss| vs base':>19}")
+    b_med = median(speeds[base])
+    b_loss = losses[base]
+    for c, s in speeds.items():
+        n = len(losses[c])
+        mean_last = sum(losses[c][-last:]) / min(last, n)
+        m = min(n, len(b_loss))
+        dmax = max(abs(a - b) for a, b in zip(losses[c][:m], b_loss[:m], strict=True))
+        mark = " (base)" if c == base else ""
+        print(f"  {label(c):<42} {median(s):>14,.0f} {f'({min(s):,.0f} - {max(s):,.0f})':>21} "
+              f"{median(s) / b_med:>6.2f}x  {mean_last:>20.5f}  {dmax:>19.2e}{mark}")
+    print(f"  (losses after {len(b_loss)} steps, nats per character)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (about 30 s)")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker()
+        return
+    reps = 5 if args.quick else 9
+    steps1 = 60 if args.quick else 120  # steps per timed chunk, batch 1
+    steps32 = 8 if args.quick else 16  # steps per timed chunk, batch 32
+    t_start = time.perf_counter()
+    workers = {"1 thread": Worker(True), "default threads": Worker(False)}
+    try:
+        print(f"Job: English corpus, H={H}, T={T}, Adagrad lr {LR}, element-wise clip {CLIP}; "
+              f"{reps} interleaved repetitions ({os.cpu_count()} CPUs).")
+        c1 = [("1 thread", "reference-b1-float64"), ("1 thread", "package-b1-float64"),
+              ("1 thread", "package-b1-float32"), ("default threads", "reference-b1-float64"),
+              ("default threads", "package-b1-float64"), ("default threads", "package-b1-float32")]
+        speeds, losses = measure(workers, c1, reps, steps1)
+        table("Batch 1: rnn.Trainer against min-char-rnn's per-step loop (ratio vs the loop, "
+              "1 thread)", speeds, losses, c1[0], last=min(100, reps * steps1))
+
+        has_torch = workers["1 thread"].ask({"op": "has_torch"})
+        c32 = [("1 thread", "package-b32-float64"), ("1 thread", "package-b32-float32"),
+               ("default threads", "package-b32-float64"),
+               ("default threads", "package-b32-float32")]
+        if has_torch["ok"]:
+            c32 = [("1 thread", "torch-b32-float32"), ("1 thread", "torch-b32-float64"), *c32]
+        speeds, losses = measure(workers, c32, reps, steps32)
+        last = min(100, reps * steps32 // 2)
+        if has_torch["ok"]:
+            table("Batch 32: rnn.Trainer against PyTorch nn.RNN on one thread (ratio vs "
+                  "PyTorch float32)", speeds, losses, c32[0], last)
+        else:
+            print(f"\nNote: PyTorch is not importable ({has_torch['why']}); the PyTorch "
+                  "comparison is skipped. `pip install torch` to run it (not a dependency).")
+            table("Batch 32: rnn.Trainer (ratio vs float64, 1 thread)", speeds, losses, c32[0],
+                  last)
+    finally:
+        for w in workers.values():
+            w.close()
+    print(f"\nTotal time {time.perf_counter() - t_start:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
