@@ -1,0 +1,130 @@
+"""Figures of a training run: loss curves, gradient norm and the recurrent matrix W_h."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import base_layout, signed_heatmap
+
+MAX_POINTS = 1500  # longer curves are thinned before plotting; the browser stays quick
+LN2 = math.log(2.0)
+TRAIN_COLOUR = "#9ecae1"
+SMOOTH_COLOUR = "#08519c"
+VAL_COLOUR = "#d94801"
+
+
+def ema(values: np.ndarray, alpha: float) -> np.ndarray:
+    """Exponential moving average y_t = (1 - alpha) y_{t-1} + alpha x_t, debiased at the start."""
+    x = np.asarray(values, dtype=float)
+    out = np.empty_like(x)
+    acc, weight = 0.0, 0.0
+    for i, v in enumerate(x):  # a few thousand points: a plain loop is fast enough
+        acc = (1 - alpha) * acc + alpha * v
+        weight = (1 - alpha) * weight + alpha
+        out[i] = acc / weight
+    return out
+
+
+def _thin(n: int) -> np.ndarray:
+    """Indices of at most MAX_POINTS points spread over n, always keeping the last one."""
+    if n <= MAX_POINTS:
+        return np.arange(n)
+    idx = np.linspace(0, n - 1, MAX_POINTS).astype(int)
+    return np.unique(idx)
+
+
+def loss_figure(step, loss, val_step, val_loss, *, smooth: float = 0.05,
+                height: int = 340) -> go.Figure:
+    """Training loss (raw and smoothed) and validation loss, nats on the left, bits on the right.
+
+    Parameters
+    ----------
+    step, loss : sequences, shape (N,)
+        Training step and its loss in nats per token.
+    val_step, val_loss : sequences, shape (M,)
+        Steps at which the held-out loss was measured, and that loss in nats per token.
+    smooth : float
+        The smoothing weight alpha of the exponential moving average (smaller is smoother).
+    """
+    step = np.asarray(step)
+    loss = np.asarray(loss, dtype=float)
+    fig = go.Figure()
+    if loss.size:
+        keep = _thin(loss.size)
+        fig.add_trace(go.Scatter(
+            x=step[keep], y=loss[keep], mode="lines", name="training (per step)",
+            line=dict(color=TRAIN_COLOUR, width=1),
+            hovertemplate="step %{x}<br>loss %{y:.3f} nats<extra></extra>"))
+        smoothed = ema(loss, smooth)
+        fig.add_trace(go.Scatter(
+            x=step[keep], y=smoothed[keep], mode="lines", name="training (smoothed)",
+            line=dict(color=SMOOTH_COLOUR, width=2.5),
+            customdata=smoothed[keep] / LN2,
+            hovertemplate="step %{x}<br>smoothed %{y:.3f} nats = %{customdata:.3f} bits"
+                          "<extra></extra>"))
+    if len(val_loss):
+        v = np.asarray(val_loss, dtype=float)
+        fig.add_trace(go.Scatter(
+            x=list(val_step), y=v, mode="lines+markers", name="validation",
+            line=dict(color=VAL_COLOUR, width=2), marker=dict(size=6),
+            customdata=v / LN2,
+            hovertemplate="step %{x}<br>validation %{y:.3f} nats = %{customdata:.3f} bits"
+                          "<extra></extra>"))
+    values = np.concatenate([loss, np.asarray(val_loss, dtype=float)])
+    values = values[np.isfinite(values)]
+    lo = 0.0
+    hi = float(values.max()) * 1.05 if values.size else 1.0
+    # bits = nats / ln 2: the right axis spans the same range in bits, so both read off one curve
+    fig.update_layout(
+        xaxis=dict(title="step", rangemode="tozero", showgrid=True, gridcolor="#eee"),
+        yaxis=dict(title="loss (nats per character)", range=[lo, hi], showgrid=True,
+                   gridcolor="#eee"),
+        yaxis2=dict(title="bits per character", range=[lo / LN2, hi / LN2], overlaying="y",
+                    side="right", showgrid=False),
+        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+    )
+    fig.add_trace(go.Scatter(x=[None], y=[None], yaxis="y2", showlegend=False,
+                             hoverinfo="skip"))  # makes plotly draw the bits axis
+    base_layout(fig, title="Loss", height=height)
+    fig.update_layout(margin=dict(r=60))
+    return fig
+
+
+def grad_norm_figure(step, grad_norm, *, height: int = 260) -> go.Figure:
+    """The global gradient norm ||dL/dtheta|| before clipping, on a log axis."""
+    step = np.asarray(step)
+    g = np.asarray(grad_norm, dtype=float)
+    fig = go.Figure()
+    if g.size:
+        keep = _thin(g.size)
+        fig.add_trace(go.Scatter(
+            x=step[keep], y=g[keep], mode="lines", name="gradient norm",
+            line=dict(color="#6a51a3", width=1.5),
+            hovertemplate="step %{x}<br>norm %{y:.3g}<extra></extra>"))
+    fig.update_layout(xaxis=dict(title="step", rangemode="tozero"),
+                      yaxis=dict(title="‖dL/dθ‖ (before clipping)", type="log"),
+                      showlegend=False)
+    return base_layout(fig, title="Gradient norm", height=height)
+
+
+def W_h_figure(W_h: np.ndarray, spectral_radius: float, step: int, *,
+               height: int = 420) -> go.Figure:
+    """W_h (H, H) as a signed heatmap: row i is what unit i reads from every unit of h_{t-1}."""
+    W_h = np.asarray(W_h, dtype=float)
+    H = W_h.shape[0]
+    trace = signed_heatmap(
+        W_h, colorbar_title="weight",
+        hovertemplate="W_h[%{y}, %{x}] = %{z:.3f}<br>unit %{y} reads unit %{x} of h_{t-1}"
+                      "<extra></extra>")
+    if H > 64:  # gaps would hide the cells of a large matrix
+        trace.update(xgap=0, ygap=0)
+    fig = go.Figure(trace)
+    fig.update_layout(
+        xaxis=dict(title="from unit j of h_{t-1}", constrain="domain"),
+        yaxis=dict(title="to unit i of a_t", autorange="reversed", scaleanchor="x"),
+    )
+    title = f"W_h at step {step}: spectral radius ρ = {spectral_radius:.3f}"
+    return base_layout(fig, title=title, height=height)
