@@ -63,13 +63,30 @@ def _open(source) -> zipfile.ZipFile:
         ) from e
 
 
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+
+
 def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    """One array, after checking its header: no Python objects, no more data than stored."""
     try:
-        with zf.open(name + ".npy") as f:
+        info = zf.getinfo(name + ".npy")
+        with zf.open(info) as f:  # the header alone first
+            read_header = _HEADER_READERS.get(np.lib.format.read_magic(f))
+            if read_header is None:
+                raise CheckpointError(f"Array '{name}' is in an unsupported .npy format.")
+            shape, _, dtype = read_header(f)
+        if dtype.hasobject:  # object arrays need pickle, which we refuse
+            raise CheckpointError(f"Array '{name}' holds Python objects, which are never loaded.")
+        if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > info.file_size:
+            raise CheckpointError(f"Array '{name}' declares more data than the file holds.")
+        with zf.open(info) as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except ValueError as e:  # object arrays need pickle, which we refuse
-        raise CheckpointError(f"Array '{name}' holds Python objects, which are never loaded.") from e
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+    except CheckpointError:
+        raise
+    except Exception as e:  # untrusted bytes: numpy's header parser alone raises ValueError,
+        # SyntaxError or tokenize.TokenError; zipfile raises BadZipFile, zlib.error,
+        # NotImplementedError (compression), RuntimeError (encryption), EOFError...
         raise CheckpointError(f"Array '{name}' is damaged or truncated ({e}).") from e
 
 
@@ -125,7 +142,7 @@ def _read_meta(blob: np.ndarray) -> dict:
         raise CheckpointError("The checkpoint's metadata is not stored as text.")
     try:
         meta = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise CheckpointError(f"The checkpoint's metadata is not valid JSON ({e}).") from e
     if not isinstance(meta, dict):
         raise CheckpointError("The checkpoint's metadata must be a JSON object.")
