@@ -1,6 +1,136 @@
-"""Placeholder page (atlas)."""
+"""Neuron atlas: what each hidden unit responds to, over a longer text."""
 
+import numpy as np
 import streamlit as st
 
-st.title("atlas")
-st.info("This page is being built.")
+from figures.atlas import feature_bars, text_heatmap, unit_grid
+from rnn import RNNError
+from rnn.analysis import prepare_text, reference_text, text_features, top_contexts, unit_report
+from ui.models import current_key, models, set_current
+
+MAX_TOKENS = 3000
+CORPUS_CHARS = 2000
+TOP_K = 6
+
+st.title("Neuron atlas")
+st.markdown(
+    "Each hidden unit $h_t[j]$ is one number per step. Over a long text, some units track "
+    "something you can name: a space just passed, the position in a word, an open bracket. "
+    "The atlas correlates every unit with a set of simple text features and sorts the units by "
+    "how well their best feature explains them (|Pearson r|)."
+)
+
+if not models():
+    st.info("No model is loaded yet. Train one on the **Train live** page, or upload one.")
+    st.stop()
+
+
+def _pick_model():
+    if st.session_state.get("atlas_model") != current_key():
+        st.session_state["atlas_model"] = current_key()
+    st.selectbox("Model", list(models()), key="atlas_model",
+                 format_func=lambda k: models()[k].label,
+                 on_change=lambda: set_current(st.session_state["atlas_model"]))
+    return models()[current_key()]
+
+
+top = st.columns([2, 3])
+with top[0]:
+    entry = _pick_model()
+    corpus_text, corpus_title = reference_text(entry.meta, CORPUS_CHARS)
+    sources = (["corpus"] if corpus_text else []) + ["own"]
+    source = st.radio(
+        "Text to read", sources, key="atlas_source", horizontal=True,
+        format_func=lambda s: f"Its corpus: {corpus_title}" if s == "corpus" else "My own text")
+with top[1]:
+    if source == "own":
+        text = st.text_area("Your text", key="atlas_text", height=110,
+                            placeholder="Paste a paragraph or more: the longer, the clearer.")
+    else:
+        text = corpus_text
+        st.caption(f"The first {len(text)} characters of “{corpus_title}”, the text this model "
+                   "was trained on.")
+
+if not text:
+    st.info("Paste some text (a paragraph or more) to see what each unit responds to.")
+    st.stop()
+try:
+    prepared = prepare_text(entry.vocab, text, MAX_TOKENS, min_tokens=2)
+except RNNError as e:
+    st.info(str(e))
+    st.stop()
+enc = prepared.encoded
+if prepared.cut:
+    st.warning(f"The text is cut to its first {MAX_TOKENS} tokens ({prepared.cut} dropped).")
+if enc.unknown:
+    shown = ", ".join(repr(t) for t in enc.unknown_tokens[:20])
+    st.caption(f"Not in the model's vocabulary, read as <unk>: {shown}")
+
+cache = st.session_state.setdefault("_atlas_cache", {})
+if cache.get("model") is not entry.model or not np.array_equal(cache.get("ids"), enc.ids):
+    h = entry.model.forward(enc.ids).h  # (T, H)
+    features = text_features(enc.tokens)
+    report = unit_report(h, features)
+    cache.clear()
+    cache.update(model=entry.model, ids=enc.ids, h=h, report=report,
+                 descriptions=[report.describe(j) for j in range(h.shape[1])])
+h, report, descriptions = cache["h"], cache["report"], cache["descriptions"]
+H = h.shape[1]
+
+# A click on the grid picks the unit; it is applied once, so the list below can change it again.
+grid_event = st.session_state.get("atlas_grid")
+points = (grid_event or {}).get("selection", {}).get("points", [])
+if points:
+    clicked = int(points[0]["customdata"][0])
+    if st.session_state.get("_atlas_clicked") != clicked and 0 <= clicked < H:
+        st.session_state["atlas_unit"] = clicked
+    st.session_state["_atlas_clicked"] = clicked
+if st.session_state.get("atlas_unit") not in range(H):
+    st.session_state["atlas_unit"] = int(report.order[0])
+
+unit = st.selectbox(
+    "Unit (most selective first)", report.order.tolist(), key="atlas_unit",
+    format_func=lambda j: f"unit {j}: {descriptions[j]}",
+)
+st.plotly_chart(unit_grid(report.best_r, report.order, descriptions, selected=unit),
+                key="atlas_grid", on_select="rerun", selection_mode="points")
+st.caption("Click a square to look at that unit. Red: the unit is high when its feature is "
+           "present; blue: low. Pale: no single feature explains it.")
+
+st.subheader(f"Unit {unit}")
+st.markdown(f"**{descriptions[unit]}**")
+cols = st.columns(3)
+cols[0].metric("Best feature", report.feature_names[report.best_feature[unit]])
+cols[1].metric("Pearson r", f"{report.best_r[unit]:+.3f}")
+cols[2].metric("Variance of h over the text", f"{report.variance[unit]:.3f}")
+
+left, right = st.columns([3, 1])
+with left:
+    st.plotly_chart(text_heatmap(enc.tokens, h[:, unit], zmax=1.0, colorbar_title=f"h[{unit}]",
+                                 hover_name=f"h[{unit}] =",
+                                 title=f"h_t[{unit}] over the text (red +1, blue −1)"),
+                    key="atlas_text_fig")
+with right:
+    st.plotly_chart(feature_bars(report.r[unit], report.feature_names, unit=unit),
+                    key="atlas_bars_fig")
+
+
+def _table(contexts):
+    return {
+        "h": [round(c.activation, 3) for c in contexts],
+        "before": [c.before.replace("\n", "⏎") for c in contexts],
+        "token": [c.token.replace("\n", "⏎").replace(" ", "␣") for c in contexts],
+        "after": [c.after.replace("\n", "⏎") for c in contexts],
+        "position": [c.position for c in contexts],
+    }
+
+
+cols = st.columns(2)
+with cols[0]:
+    st.markdown(f"**Where unit {unit} fires most**")
+    st.dataframe(_table(top_contexts(h[:, unit], enc.tokens, TOP_K, largest=True)),
+                 hide_index=True, key="atlas_top")
+with cols[1]:
+    st.markdown(f"**Where unit {unit} is most negative**")
+    st.dataframe(_table(top_contexts(h[:, unit], enc.tokens, TOP_K, largest=False)),
+                 hide_index=True, key="atlas_bottom")

@@ -1,0 +1,131 @@
+"""Text coloured by a per-token value, the grid of all units, and one unit's feature profile."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import PROB_SCALE, SIGNED_SCALE, base_layout, signed_heatmap, token_label
+
+CELL_PX = 20  # height of one text row
+
+
+def text_layout(tokens: list[str], width: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each token when the text is wrapped at ``width`` and at line breaks."""
+    rows = np.empty(len(tokens), dtype=int)
+    cols = np.empty(len(tokens), dtype=int)
+    r = c = 0
+    for i, tok in enumerate(tokens):
+        if c >= width:
+            r, c = r + 1, 0
+        rows[i], cols[i] = r, c
+        c += 1
+        if tok.endswith("\n"):
+            r, c = r + 1, 0
+    return rows, cols
+
+
+def text_heatmap(
+    tokens: list[str], values: np.ndarray, *, width: int = 80, signed: bool = True,
+    zmax: float | None = None, zmin: float | None = None, colorbar_title: str = "",
+    hover_name: str = "value", hover_values: np.ndarray | None = None, title: str = "",
+    mark: int | None = None,
+) -> go.Figure:
+    """The text laid out in a grid, each token's cell coloured by its value.
+
+    ``signed`` uses the shared diverging scale centred on 0; otherwise the sequential scale
+    from ``zmin`` to ``zmax``. NaN values leave the cell blank (the token is still written).
+    ``hover_values`` (default ``values``) is what the tooltip prints; ``mark`` outlines one token.
+    """
+    values = np.asarray(values, dtype=float)
+    shown = values if hover_values is None else np.asarray(hover_values, dtype=float)
+    rows, cols = text_layout(tokens, width)
+    n_rows = int(rows.max()) + 1 if len(tokens) else 1
+    n_cols = max(int(cols.max()) + 1 if len(tokens) else 1, min(width, len(tokens)))
+    z = np.full((n_rows, n_cols), np.nan)
+    z[rows, cols] = values
+    hover = np.full((n_rows, n_cols), "", dtype=object)
+    hover[rows, cols] = [f"{i}: {token_label(tok)}<br>{hover_name} {v:.3g}"
+                         for i, (tok, v) in enumerate(zip(tokens, shown, strict=True))]
+    template = "%{customdata}<extra></extra>"
+    if signed:
+        heat = signed_heatmap(z, zmax=zmax, customdata=hover.tolist(), hovertemplate=template,
+                              colorbar_title=colorbar_title)
+    else:
+        heat = go.Heatmap(z=z, zmin=zmin, zmax=zmax, colorscale=PROB_SCALE,
+                          customdata=hover.tolist(), hovertemplate=template, xgap=1, ygap=1,
+                          colorbar=dict(title=dict(text=colorbar_title), thickness=12))
+    finite = np.abs(values[np.isfinite(values)])
+    if signed:
+        lim = zmax if zmax is not None else (finite.max() if finite.size else 1.0)
+        dark = np.abs(values) > 0.6 * (lim or 1.0)
+    else:
+        lo = zmin if zmin is not None else (values[np.isfinite(values)].min(initial=0.0))
+        hi = zmax if zmax is not None else (values[np.isfinite(values)].max(initial=1.0))
+        dark = (values - lo) > 0.65 * max(hi - lo, 1e-12)
+    dark &= np.isfinite(values)
+    # Two text traces (dark and light letters) rather than one colour per point: plotly
+    # validates a per-point colour list one string at a time, which is slow for long texts.
+    labels = np.array([token_label(t) for t in tokens], dtype=object)
+    letters = [
+        go.Scatter(x=cols[m].tolist(), y=rows[m].tolist(), mode="text",
+                   text=labels[m].tolist(), hoverinfo="skip", showlegend=False,
+                   textfont=dict(family="DejaVu Sans Mono, monospace", size=12, color=colour))
+        for m, colour in ((~dark, "#222"), (dark, "white")) if m.any()
+    ]
+    fig = go.Figure([heat, *letters])
+    if mark is not None and 0 <= mark < len(tokens):
+        fig.add_shape(type="rect", x0=cols[mark] - 0.5, x1=cols[mark] + 0.5, y0=rows[mark] - 0.5,
+                      y1=rows[mark] + 0.5, line=dict(color="black", width=2))
+    base_layout(fig, title=title, height=max(90, n_rows * CELL_PX + (60 if title else 30)))
+    fig.update_xaxes(visible=False, range=[-0.5, n_cols - 0.5], fixedrange=True)
+    fig.update_yaxes(visible=False, autorange="reversed", fixedrange=True)
+    return fig
+
+
+def unit_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[str], *,
+              selected: int | None = None, n_cols: int = 16) -> go.Figure:
+    """Every unit as a square, most selective first, coloured by the signed r of its best feature.
+
+    ``customdata`` of each point is the unit id, so a click selects that unit.
+    """
+    best_r = np.asarray(best_r, dtype=float)
+    order = np.asarray(order)
+    slot = np.arange(len(order))
+    x, y = slot % n_cols, slot // n_cols
+    n_rows = int(y.max()) + 1 if len(order) else 1
+    marker_line = ["black" if u == selected else "rgba(0,0,0,0.15)" for u in order.tolist()]
+    widths = [3 if u == selected else 1 for u in order.tolist()]
+    fig = go.Figure(go.Scatter(
+        x=x, y=y, mode="markers+text", text=[str(u) for u in order.tolist()],
+        textfont=dict(size=10, color="#222"),
+        customdata=np.stack([order, best_r[order]], axis=1),
+        hovertext=[f"unit {u}: {descriptions[u]}" for u in order.tolist()],
+        hovertemplate="%{hovertext}<extra></extra>",
+        marker=dict(symbol="square", size=30, color=best_r[order], cmin=-1, cmax=1, cmid=0,
+                    colorscale=SIGNED_SCALE, line=dict(color=marker_line, width=widths),
+                    colorbar=dict(title=dict(text="best r"), thickness=12)),
+        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
+        showlegend=False,
+    ))
+    base_layout(fig, title="All units, most selective first (colour: r of the best feature)",
+                height=70 + 34 * n_rows)
+    fig.update_xaxes(visible=False, range=[-0.6, n_cols - 0.4], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[n_rows - 0.5, -0.5], fixedrange=True)
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig
+
+
+def feature_bars(r: np.ndarray, names: tuple[str, ...], *, unit: int) -> go.Figure:
+    """Pearson r of one unit with every text feature, as horizontal bars (largest |r| on top)."""
+    r = np.asarray(r, dtype=float)
+    idx = np.argsort(np.abs(r))
+    fig = go.Figure(go.Bar(
+        x=r[idx], y=[names[i] for i in idx], orientation="h",
+        marker=dict(color=r[idx], cmin=-1, cmax=1, cmid=0, colorscale=SIGNED_SCALE),
+        hovertemplate="%{y}: r = %{x:+.3f}<extra></extra>",
+    ))
+    base_layout(fig, title=f"Unit {unit}: correlation with each text feature",
+                height=60 + 22 * len(names))
+    fig.update_xaxes(range=[-1, 1], title="Pearson r", zeroline=True, zerolinecolor="#999")
+    return fig

@@ -1,0 +1,107 @@
+"""Backprop through time: gradient norms over the text, against distance, and for every step."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .atlas import text_heatmap
+from .style import PROB_SCALE, base_layout, token_label, unique_labels
+
+LINE_COLOURS = {"dh": "#1f4e9c", "dx": "#d0661a", "jac": "#555555", "sat": "#b2182b"}
+
+
+def _log10(x: np.ndarray) -> np.ndarray:
+    """log10 of non-negative norms; 0 and non-finite values become NaN (not drawn)."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(x)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _finite_or_none(x: np.ndarray) -> list:
+    """Values for a plotly log axis: positive finite numbers, others as gaps."""
+    return [float(v) if np.isfinite(v) and v > 0 else None for v in np.asarray(x, dtype=float)]
+
+
+def gradient_text(tokens: list[str], norms: np.ndarray, t: int, *, width: int = 80) -> go.Figure:
+    """The sentence, each input token k <= t coloured by log10 ||dL_t/dx_k||; later ones blank.
+
+    ``tokens`` are the inputs; ``norms`` (t+1,) the gradient norms of tokens 0..t.
+    """
+    values = np.full(len(tokens), np.nan)
+    values[: t + 1] = _log10(norms[: t + 1])
+    finite = values[np.isfinite(values)]
+    hi = float(finite.max()) if finite.size else 0.0
+    lo = float(finite.min()) if finite.size else -1.0
+    raw = np.full(len(tokens), np.nan)
+    raw[: t + 1] = norms[: t + 1]
+    return text_heatmap(
+        tokens, values, width=width, signed=False, zmin=min(lo, hi - 1.0), zmax=hi,
+        colorbar_title="log10 ‖dL_t/dx_k‖", hover_name="‖dL_t/dx_k‖ =", hover_values=raw,
+        mark=t,
+    )
+
+
+def gradient_decay(
+    tokens: list[str], t: int, dh_norm: np.ndarray, dx_norm: np.ndarray, jac_frob: np.ndarray,
+    saturated: np.ndarray,
+) -> go.Figure:
+    """Gradient norms against the distance t - k on a log axis, and the saturation of h_k below.
+
+    All arrays are shaped (t+1,) and indexed by k = 0..t; the x axis is the distance t - k.
+    """
+    k = np.arange(t + 1)
+    dist = t - k
+    label = [f"k={i} {token_label(tokens[i])}" for i in k]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28],
+                        vertical_spacing=0.06)
+    lines = [
+        ("‖dL_t/dh_k‖", dh_norm, LINE_COLOURS["dh"], "solid"),
+        ("‖dL_t/dx_k‖ = ‖W_iᵀ dL_t/da_k‖", dx_norm, LINE_COLOURS["dx"], "solid"),
+        ("‖∂h_t/∂h_k‖_F (Jacobian product)", jac_frob, LINE_COLOURS["jac"], "dot"),
+    ]
+    for name, y, colour, dash in lines:
+        fig.add_trace(go.Scatter(
+            x=dist, y=_finite_or_none(y), name=name, mode="lines+markers", text=label,
+            line=dict(color=colour, dash=dash, width=2), marker=dict(size=4),
+            hovertemplate="%{text}<br>t-k=%{x}<br>%{y:.3g}<extra>" + name + "</extra>",
+        ), row=1, col=1)
+    fig.add_trace(go.Bar(
+        x=dist, y=saturated, name="share of units with |h_k| > 0.95", text=label,
+        marker_color=LINE_COLOURS["sat"],
+        hovertemplate="%{text}<br>%{y:.0%} saturated<extra></extra>",
+    ), row=2, col=1)
+    base_layout(fig, title=f"How the loss at step t={t} depends on earlier steps", height=470)
+    fig.update_yaxes(type="log", title="norm (log scale)", exponentformat="power", row=1, col=1)
+    fig.update_yaxes(title="saturated", range=[0, 1], tickformat=".0%", row=2, col=1)
+    fig.update_xaxes(title="distance t − k (steps back from t)", row=2, col=1)
+    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, xanchor="left"),
+                      bargap=0.1, margin=dict(t=70))
+    return fig
+
+
+def sensitivity_heatmap(dh_norm: np.ndarray, tokens: list[str], t: int | None = None
+                        ) -> go.Figure:
+    """log10 ||dL_t/dh_k|| for every loss step t (rows) and every state k <= t (columns)."""
+    z = _log10(dh_norm)
+    labels = unique_labels(tokens)
+    finite = z[np.isfinite(z)]
+    hi = float(finite.max()) if finite.size else 0.0
+    lo = float(np.percentile(finite, 2)) if finite.size else -1.0
+    fig = go.Figure(go.Heatmap(
+        z=z, x=labels, y=labels, colorscale=PROB_SCALE, zmin=min(lo, hi - 1.0), zmax=hi,
+        colorbar=dict(title=dict(text="log10 ‖dL_t/dh_k‖"), thickness=12),
+        hovertemplate="loss at t=%{y}<br>state k=%{x}<br>log10 norm %{z:.2f}<extra></extra>",
+    ))
+    if t is not None:
+        fig.add_shape(type="rect", xref="x", yref="y", x0=-0.5, x1=t + 0.5, y0=t - 0.5,
+                      y1=t + 0.5, line=dict(color="#d0661a", width=2))
+    base_layout(fig, title="Every step at once: rows are the loss step t, columns the state k",
+                height=520)
+    fig.update_yaxes(autorange="reversed", title="loss at step t", showticklabels=len(tokens) <= 60)
+    fig.update_xaxes(title="hidden state h_k", showticklabels=len(tokens) <= 60)
+    fig.update_layout(plot_bgcolor="#f4f4f4")
+    return fig

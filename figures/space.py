@@ -1,0 +1,143 @@
+"""The path of h_t through the plane (or space) of its first principal components."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .style import base_layout, token_label
+
+PATH_COLOUR = "#1f4e9c"
+NOW_COLOUR = "#d0661a"
+CLOUD_COLOUR = "rgba(150,150,150,0.25)"
+FAINT_COLOUR = "rgba(31,78,156,0.3)"
+
+
+def _axis_titles(ratio: np.ndarray, dims: int) -> list[str]:
+    return [f"PC{i + 1} ({ratio[i]:.1%} of variance)" for i in range(dims)]
+
+
+def trajectory(
+    z: np.ndarray, tokens: list[str], explained: np.ndarray, *, t: int, dims: int = 2,
+    reference: np.ndarray | None = None, animate: bool = True,
+) -> go.Figure:
+    """The states h_0..h_{T-1} projected on the principal axes, each labelled with its token.
+
+    Parameters
+    ----------
+    z : array, shape (T, K)
+        Projected trajectory, K >= dims.
+    explained : array, shape (K,)
+        Explained variance ratio of each axis (for the axis titles).
+    t : int
+        The current step, marked and shown as the end of the drawn path.
+    reference : array, shape (N, K), optional
+        Projected reference states, drawn as a faint cloud behind the path.
+    animate : bool
+        Add one frame per step with a play button and a slider that walk along the path.
+    """
+    z = np.asarray(z, dtype=float)
+    T = len(tokens)
+    t = int(np.clip(t, 0, T - 1))
+    labels = [token_label(tok) for tok in tokens]
+    hover = [f"t={i} {labels[i]}" for i in range(T)]
+    three = dims == 3
+    Scatter = go.Scatter3d if three else go.Scatter
+
+    def coords(sl) -> dict:
+        # Lists, not arrays: plotly validates lists of floats several times faster.
+        out = dict(type="scatter3d" if three else "scatter", x=z[sl, 0].tolist(),
+                   y=z[sl, 1].tolist())
+        if three:
+            out["z"] = z[sl, 2].tolist()
+        return out
+
+    def path(upto: int) -> dict:
+        return coords(slice(0, upto + 1))
+
+    def now(i: int) -> dict:
+        return dict(**coords(slice(i, i + 1)), text=[labels[i]], hovertext=[hover[i]])
+
+    traces = []
+    if reference is not None:
+        ref = np.asarray(reference, dtype=float)
+        cloud = dict(x=ref[:, 0], y=ref[:, 1])
+        if three:
+            cloud["z"] = ref[:, 2]
+        traces.append(Scatter(**cloud, mode="markers", name="reference text states",
+                              marker=dict(size=2 if three else 4, color=CLOUD_COLOUR),
+                              hoverinfo="skip"))
+    # The whole path, faint and labelled; the walked part is redrawn bold on top of it, so an
+    # animation frame only carries numbers (cheap to build and to send).
+    traces.append(Scatter(
+        **coords(slice(None)), mode="lines+markers+text", name="h_t of your text",
+        text=labels, hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
+        line=dict(color=FAINT_COLOUR, width=1), marker=dict(size=2 if three else 5,
+                                                            color=FAINT_COLOUR),
+        textposition="top center", textfont=dict(size=11, color="#555"),
+    ))
+    traces.append(Scatter(
+        **path(t), mode="lines+markers", name="walked so far", hoverinfo="skip",
+        line=dict(color=PATH_COLOUR, width=3), marker=dict(size=3 if three else 6,
+                                                           color=PATH_COLOUR),
+    ))
+    traces.append(Scatter(
+        **now(t), mode="markers+text", name="current step",
+        marker=dict(size=7 if three else 16, color=NOW_COLOUR, line=dict(color="white", width=2)),
+        textposition="bottom center", textfont=dict(size=15, color=NOW_COLOUR),
+        hovertemplate="now: %{hovertext}<extra></extra>",
+    ))
+    fig = go.Figure(traces)
+    moving = [len(traces) - 2, len(traces) - 1]
+    if animate and T > 1:
+        fig.frames = [dict(name=str(i), data=[path(i), now(i)], traces=moving) for i in range(T)]
+        play = dict(label="▶ Play", method="animate", args=[None, dict(
+            frame=dict(duration=250, redraw=three), fromcurrent=True,
+            transition=dict(duration=0), mode="immediate")])
+        pause = dict(label="❚❚ Pause", method="animate", args=[[None], dict(
+            frame=dict(duration=0, redraw=False), mode="immediate")])
+        fig.update_layout(
+            updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.04, xanchor="left",
+                              yanchor="top", buttons=[play, pause], pad=dict(r=8, t=8))],
+            sliders=[dict(active=t, x=0.16, len=0.84, y=-0.02, yanchor="top",
+                          currentvalue=dict(prefix="step ", font=dict(size=12)),
+                          pad=dict(t=8), steps=[dict(
+                              label=labels[i], method="animate",
+                              args=[[str(i)], dict(frame=dict(duration=0, redraw=three),
+                                                   mode="immediate",
+                                                   transition=dict(duration=0))])
+                              for i in range(T)])],
+        )
+    titles = _axis_titles(np.asarray(explained), dims)
+    base_layout(fig, title="", height=620)
+    if three:
+        fig.update_layout(scene=dict(xaxis_title=titles[0], yaxis_title=titles[1],
+                                     zaxis_title=titles[2]))
+    else:
+        # Fix the axes to the whole path (and cloud) so the view stays still while animating.
+        pts = z[:, :2] if reference is None else np.vstack([z[:, :2], reference[:, :2]])
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = 0.08 * np.maximum(hi - lo, 1e-6)
+        fig.update_xaxes(title=titles[0], range=[lo[0] - pad[0], hi[0] + pad[0]],
+                         zeroline=False, gridcolor="#eee")
+        fig.update_yaxes(title=titles[1], range=[lo[1] - pad[1], hi[1] + pad[1]],
+                         zeroline=False, gridcolor="#eee")
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
+                      margin=dict(l=10, r=10, t=30, b=110))
+    return fig
+
+
+def explained_variance(ratio: np.ndarray) -> go.Figure:
+    """Bar chart of the explained variance ratio of each principal axis, with the running total."""
+    ratio = np.asarray(ratio, dtype=float)
+    names = [f"PC{i + 1}" for i in range(len(ratio))]
+    fig = go.Figure([
+        go.Bar(x=names, y=ratio, name="this axis", marker_color="#1f4e9c",
+               hovertemplate="%{x}: %{y:.1%}<extra></extra>"),
+        go.Scatter(x=names, y=np.cumsum(ratio), name="cumulative", mode="lines+markers",
+                   line=dict(color="#d0661a"), hovertemplate="up to %{x}: %{y:.1%}<extra></extra>"),
+    ])
+    base_layout(fig, title="Explained variance", height=260)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), showlegend=True)
+    return fig
