@@ -150,6 +150,7 @@ class Trainer:
         self.history = History()
         self.diverged: str | None = None  # why training stopped, once it has diverged
         self._seconds = 0.0
+        self._t0: float | None = None  # start of the current run(); None outside run()
         self._good = {k: p.copy() for k, p in self.params.items()}  # parameters of the last good step
         self._good_opt = {k: v.copy() for k, v in self.optimizer.state_arrays().items()}
 
@@ -170,6 +171,8 @@ class Trainer:
         """One step of truncated BPTT; returns the loss, or None when training has diverged."""
         if self.diverged:
             return None
+        if self._t0 is None:  # called on its own, not from run(): time it as a run of one step
+            return self.history.loss[-1] if self.run(1) else None
         cfg = self.config
         x, y = self._next_window()
         with np.errstate(all="ignore"):
@@ -185,8 +188,8 @@ class Trainer:
             np.copyto(self._good_opt[k], v)
         if cfg.clip is not None:
             clip_elementwise(grads, cfg.clip)
-        if cfg.clip_norm is not None:
-            clip_global_norm(grads, cfg.clip_norm, norm)
+        if cfg.clip_norm is not None:  # the norm after element-wise clipping, if that changed it
+            clip_global_norm(grads, cfg.clip_norm, norm if cfg.clip is None else global_norm(grads))
         with np.errstate(all="ignore"):
             self.optimizer.update(self.params, grads)
         self.h = h_last
@@ -231,6 +234,7 @@ class Trainer:
                     done += 1
         finally:
             self._seconds += self._clock()
+            self._t0 = None
         return done
 
     def evaluate(self) -> float | None:
@@ -238,7 +242,7 @@ class Trainer:
         v = self.val_ids
         if len(v) < 2:
             return None
-        B = min(16, (len(v) - 1) // 2)  # several streams make the forward pass cheap
+        B = max(1, min(16, (len(v) - 1) // 2))  # several streams make the forward pass cheap
         L = (len(v) - 1) // B
         x = v[: B * L].reshape(B, L)
         y = v[1 : B * L + 1].reshape(B, L)
