@@ -114,7 +114,8 @@ def main(argv=None) -> int:
         if args.command == "train":
             figures = train(args)
             if args.json:
-                print(json.dumps(figures))
+                # a NaN (no steps run) is not valid JSON: write null instead (v != v only for NaN)
+                print(json.dumps({k: None if v != v else v for k, v in figures.items()}))
             else:
                 print(f"saved {figures['out']}  (loss {figures['loss_last100']:.3f} nats/char)")
             return 1 if figures["diverged"] else 0
