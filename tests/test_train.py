@@ -341,11 +341,15 @@ def test_given_model_and_vocab_are_used_and_copied():
 # -- divergence --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("dtype,lr,init_std", [("float64", 1e307, 1.0), ("float64", 1e308, 10.0),
-                                              ("float32", 1e37, 0.1), ("float32", 1e38, 10.0)])
-def test_divergence_stops_and_restores_last_good(dtype, lr, init_std):
+@pytest.mark.parametrize("dtype,lr,init_std,max_loss", [
+    ("float64", 1e307, 1.0, None), ("float64", 1e308, 10.0, None), ("float32", 1e37, 0.1, None),
+    ("float32", 1e38, 10.0, None),
+    ("float64", 1e6, 10.0, 50.0),  # finite but exploding: caught by the loss limit
+    ("float64", 0.1, 0.01, 1.0),  # the very first loss (log V) is over the limit
+])
+def test_divergence_stops_and_restores_last_good(dtype, lr, init_std, max_loss):
     tr = Trainer(HELLO, small(optimizer="sgd", lr=lr, init_std=init_std, clip=None,
-                              dtype=dtype, momentum=0.9))
+                              dtype=dtype, momentum=0.9, max_loss=max_loss))
     before = []  # parameters before each step
     losses = []
     for _ in range(100):
@@ -358,6 +362,8 @@ def test_divergence_stops_and_restores_last_good(dtype, lr, init_std):
     msg = tr.diverged
     assert isinstance(msg, str) and "\n" not in msg and "diverged" in msg and "Traceback" not in msg
     assert "learning rate" in msg
+    if max_loss is not None:
+        assert "limit" in msg
     n_good = len(losses)
     assert tr.steps == n_good and len(tr.history.loss) == n_good
     assert all(np.isfinite(losses))
@@ -371,12 +377,12 @@ def test_divergence_stops_and_restores_last_good(dtype, lr, init_std):
     assert tr.step() is None and tr.run(10) == 0 and tr.steps == n_good
 
 
-def test_finite_loss_with_huge_lr_is_not_divergence():
-    """SGD lr 1e6, init 10 in float64: weights explode but stay finite, so training goes on."""
+def test_finite_loss_with_huge_lr_is_not_divergence_without_a_limit():
+    """SGD lr 1e6, init 10 in float64: weights explode but stay finite; no max_loss, no stop."""
     tr = Trainer(HELLO, small(optimizer="sgd", lr=1e6, init_std=10.0, clip=None))
-    tr.run(20)
+    assert tr.run(20) == 20 and tr.diverged is None
     assert all(np.isfinite(p).all() for p in tr.params.values())
-    assert tr.diverged is None or "diverged" in tr.diverged
+    assert max(tr.history.loss) > 1000  # exploding, which max_loss is there to catch
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -389,7 +395,8 @@ def test_finite_loss_with_huge_lr_is_not_divergence():
     ("clip", 0.0), ("clip", -1.0), ("clip", float("nan")), ("clip_norm", 0.0),
     ("clip_norm", float("nan")), ("init_std", -1.0), ("init_std", float("inf")),
     ("val_fraction", 0.95), ("val_fraction", -0.1), ("val_fraction", float("nan")),
-    ("eval_every", 0), ("level", "byte"), ("dtype", "float16"),
+    ("eval_every", 0), ("level", "byte"), ("dtype", "float16"), ("max_loss", 0.0),
+    ("max_loss", -1.0), ("max_loss", float("nan")),
 ])
 def test_bad_config_values(field, value):
     with pytest.raises(RNNError):
