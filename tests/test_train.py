@@ -139,6 +139,14 @@ def test_resume_on_other_text_keeps_weights_fresh_optimizer(tmp_path):
     assert all(not v.any() for v in re.optimizer.state_arrays().values())
 
 
+@pytest.mark.parametrize("data", [b"", b"junk", b"PK\x05\x06" + b"\0" * 18])
+def test_resume_from_a_bad_file(data):
+    from rnn import CheckpointError
+
+    with pytest.raises(CheckpointError):
+        Trainer.resume(data, ENGLISH)
+
+
 def test_save_records_meta(tmp_path):
     from rnn import load_checkpoint
 
