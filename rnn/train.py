@@ -104,6 +104,10 @@ class History:
         return cls(**{k: list(v) for k, v in d.items() if k in names})
 
 
+def _nan_or_inf(x: float) -> str:
+    return "not a number (NaN)" if np.isnan(x) else "infinite"
+
+
 def text_digest(text: str) -> str:
     """A short fingerprint of a corpus, to know whether a resumed run reads the same text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -180,7 +184,7 @@ class Trainer:
             norm = global_norm(grads)
         if not (np.isfinite(loss) and np.isfinite(norm)) or (
                 cfg.max_loss is not None and loss > cfg.max_loss):
-            self._diverge(loss)
+            self._diverge(loss, norm)
             return None
         for k, p in self.params.items():  # remember these parameters: they gave a finite loss
             np.copyto(self._good[k], p)
@@ -207,16 +211,19 @@ class Trainer:
     def _clock(self) -> float:
         return time.perf_counter() - self._t0
 
-    def _diverge(self, loss: float) -> None:
+    def _diverge(self, loss: float, norm: float) -> None:
         """Stop for good: restore the last parameters that gave a finite loss, and say why."""
         for k, p in self.params.items():
             np.copyto(p, self._good[k])
         self.optimizer.load_state_arrays(self._good_opt, max(self.optimizer.t - 1, 0))
-        what = "not a number (NaN)" if np.isnan(loss) else "infinite"
-        if np.isfinite(loss) and self.config.max_loss is not None and loss > self.config.max_loss:
-            what = f"{loss:.4g} nats, over the limit of {self.config.max_loss:.4g}"
+        if not np.isfinite(loss):
+            what = f"the loss became {_nan_or_inf(loss)}"
+        elif not np.isfinite(norm):
+            what = f"the gradient became {_nan_or_inf(norm)}"
+        else:
+            what = f"the loss reached {loss:.4g} nats, over the limit of {self.config.max_loss:.4g}"
         self.diverged = (
-            f"Training diverged at step {self.steps + 1}: the loss or its gradient became {what}. "
+            f"Training diverged at step {self.steps + 1}: {what}. "
             f"The parameters of the last good step ({max(self.steps - 1, 0)}) were restored. "
             f"Try a smaller learning rate (now {self.config.lr:g}), gradient clipping, or a "
             "smaller initial weight scale."

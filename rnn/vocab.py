@@ -63,6 +63,8 @@ class Vocab:
     @classmethod
     def build(cls, text: str, level: str = "char", max_size: int | None = None) -> Vocab:
         """Build a vocabulary from a corpus; with ``max_size``, keep the most frequent tokens."""
+        if max_size is not None and max_size < 2:
+            raise RNNError("A vocabulary needs room for at least one token besides <unk>.")
         counts = Counter(tokenize(text, level))
         if not counts:
             raise RNNError("Cannot build a vocabulary from empty text.")
