@@ -105,7 +105,7 @@ def grad_norm_figure(step, grad_norm, *, height: int = 260) -> go.Figure:
             line=dict(color="#6a51a3", width=1.5),
             hovertemplate="step %{x}<br>norm %{y:.3g}<extra></extra>"))
     fig.update_layout(xaxis=dict(title="step", rangemode="tozero"),
-                      yaxis=dict(title="‖dL/dθ‖ (before clipping)", type="log"),
+                      yaxis=dict(title="‖dL/dθ‖ (before clipping)", type="log", dtick=1),
                       showlegend=False)
     return base_layout(fig, title="Gradient norm", height=height)
 
@@ -123,8 +123,8 @@ def W_h_figure(W_h: np.ndarray, spectral_radius: float, step: int, *,
         trace.update(xgap=0, ygap=0)
     fig = go.Figure(trace)
     fig.update_layout(
-        xaxis=dict(title="from unit j of h_{t-1}", constrain="domain"),
-        yaxis=dict(title="to unit i of a_t", autorange="reversed", scaleanchor="x"),
+        xaxis=dict(title="from unit j of h_{t-1}"),
+        yaxis=dict(title="to unit i of a_t", autorange="reversed"),
     )
     title = f"W_h at step {step}: spectral radius ρ = {spectral_radius:.3f}"
     return base_layout(fig, title=title, height=height)

@@ -328,19 +328,20 @@ with right:
         tr = run.trainer
         p = training.progress(run)
         h = tr.history
-        m = st.columns(5)
+        m = st.container(key="train_metrics").columns(5)
         m[0].metric("Step", f"{p.steps:,}")
-        has_loss = bool(h.loss)
-        m[1].metric("Training loss", f"{p.loss:.3f} nats" if has_loss else "–",
-                    f"{p.loss / LN2:.3f} bits/char" if has_loss else None,
+        m[1].metric("Loss (nats)", f"{p.loss:.3f}" if h.loss else "–",
+                    f"{p.loss / LN2:.3f} bits/char" if h.loss else None,
                     delta_color="off", delta_arrow="off",
-                    help="Mean over the last 100 steps, nats per character (bits = nats / ln 2).")
-        m[2].metric("Validation loss", f"{p.val_loss:.3f} nats" if h.val_loss else "–",
+                    help="Training loss, mean over the last 100 steps, in nats per character "
+                         "(bits = nats / ln 2).")
+        m[2].metric("Validation (nats)", f"{p.val_loss:.3f}" if h.val_loss else "–",
                     f"{p.val_loss / LN2:.3f} bits/char" if h.val_loss else None,
-                    delta_color="off", delta_arrow="off")
-        m[3].metric("Speed", f"{p.chars_per_s:,.0f} chars/s" if p.chars_per_s == p.chars_per_s
-                    else "–")
-        m[4].metric("Training time", f"{p.seconds:,.1f} s")
+                    delta_color="off", delta_arrow="off",
+                    help="Loss on the held-out tail of the corpus, which is never trained on.")
+        m[3].metric("Chars/s", f"{p.chars_per_s:,.0f}" if p.chars_per_s == p.chars_per_s
+                    else "–", help="Training speed over the last 100 steps.")
+        m[4].metric("Time", f"{p.seconds:,.1f} s", help="Training time so far, pauses excluded.")
         if p.fraction is not None:
             left_txt = f" · about {p.seconds_left:,.0f} s left" if p.seconds_left else ""
             st.progress(p.fraction, text=f"{p.steps:,} / {run.target:,} steps{left_txt}")

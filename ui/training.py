@@ -257,10 +257,14 @@ def continue_after_divergence(run: TrainRun) -> None:
     The Trainer already put back the parameters and optimizer state of the last good step
     and never advanced the data position or the carried state past it, so clearing its
     ``diverged`` flag continues the same run: history, snapshots and samples are kept.
+    SGD's momentum is cleared, because it carries steps scaled by the old learning rate.
     """
     if not can_continue(run):
         raise RNNError("Lower the learning rate (or tighten the clipping) before continuing, "
                        "or reset the run.")
+    velocity = run.trainer.optimizer.state.get("velocity", {})  # SGD momentum: v = mu v - lr g
+    for v in velocity.values():
+        v.fill(0.0)  # it was built with the old, too large learning rate
     run.trainer.diverged = None
     run.diverged_with = None
 

@@ -1,0 +1,193 @@
+"""The plain training-chunk function and run helpers behind the Train live page (no Streamlit)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnn import CheckpointError, RNNError, TrainConfig, load_corpus
+from ui import training
+
+TEXT = load_corpus("english")[:6000]
+CFG = TrainConfig(hidden_size=16, seq_len=10, batch_size=2, eval_every=20)
+
+
+def _run(**kw) -> training.TrainRun:
+    return training.new_run(TEXT, CFG, "english", sample_every=kw.pop("sample_every", 30), **kw)
+
+
+def _params(run):
+    return {k: v.copy() for k, v in run.trainer.model.params().items()}
+
+
+def test_new_run_starts_at_step_zero_with_snapshot_sample_and_validation():
+    run = _run()
+    assert run.steps == 0
+    assert [s.step for s in run.snapshots] == [0]
+    assert run.samples[0][0] == 0 and len(run.samples[0][1]) == training.SAMPLE_LEN
+    assert run.trainer.history.val_step == [0]
+    assert run.trainer.config.max_loss == pytest.approx(10 * math.log(run.trainer.vocab.size))
+
+
+@pytest.mark.parametrize("cuts", [[1] * 7 + [50, 93, 1, 49], [200], [37, 163]])
+def test_chunking_does_not_change_the_numbers(cuts):
+    """Pause/resume at any points gives exactly the numbers of one uninterrupted run."""
+    whole, parts = _run(), _run()
+    assert training.run_chunk(whole, seconds=None, max_steps=200) == 200
+    for n in cuts:
+        assert training.run_chunk(parts, seconds=None, max_steps=n) == n
+    hw, hp = whole.trainer.history, parts.trainer.history
+    assert hp.step == hw.step == list(range(1, 201))
+    assert hp.loss == hw.loss and hp.grad_norm == hw.grad_norm
+    assert hp.val_step == hw.val_step and hp.val_loss == hw.val_loss
+    assert parts.samples == whole.samples
+    assert [s.step for s in parts.snapshots] == [s.step for s in whole.snapshots] == [0, 100]
+    for k, v in _params(whole).items():
+        np.testing.assert_array_equal(parts.trainer.model.params()[k], v)
+
+
+def test_timed_chunk_is_bounded_and_resumes_exactly():
+    run, ref = _run(), _run()
+    done = training.run_chunk(run, seconds=0.05)
+    assert done >= 1
+    training.run_chunk(ref, seconds=None, max_steps=done)
+    assert run.trainer.history.loss == ref.trainer.history.loss
+
+
+def test_samples_every_n_steps_and_bounded():
+    run = _run(sample_every=5)
+    training.run_chunk(run, seconds=None, max_steps=300)
+    steps = [s for s, _ in run.samples]
+    assert len(steps) == training.MAX_SAMPLES
+    assert steps[0] == 0 and steps[-1] == 300 and all(s % 5 == 0 for s in steps)
+
+
+def test_snapshots_follow_the_schedule_and_are_copies():
+    run = _run(sample_every=1000)
+    training.run_chunk(run, seconds=None, max_steps=1000)
+    assert [s.step for s in run.snapshots] == [0, 100, 300, 1000]
+    assert not np.shares_memory(run.snapshots[-1].model.W_h, run.trainer.model.W_h)
+    np.testing.assert_array_equal(run.snapshots[-1].model.W_h, run.trainer.model.W_h)
+    assert not np.array_equal(run.snapshots[0].model.W_h, run.snapshots[1].model.W_h)
+
+
+def test_target_pauses_the_run():
+    run = _run()
+    run.playing, run.target = True, 42
+    training.run_chunk(run, seconds=5)
+    assert run.steps == 42 and not run.playing
+    p = training.progress(run)
+    assert p.fraction == 1.0
+
+
+def test_live_lr_and_clip_apply_without_reset():
+    run = _run()
+    training.run_chunk(run, seconds=None, max_steps=10)
+    training.apply_live(run, lr=0.01, clip=None, clip_set=True, temperature=1.3)
+    tr = run.trainer
+    assert tr.config.lr == tr.optimizer.lr == 0.01 and tr.config.clip is None
+    assert run.temperature == 1.3 and run.steps == 10
+    with pytest.raises(RNNError):
+        training.apply_live(run, lr=-1.0)
+
+
+def test_divergence_keeps_last_good_parameters_and_can_continue():
+    run = training.new_run(TEXT, TrainConfig(hidden_size=16, seq_len=10, optimizer="sgd",
+                                             lr=0.05), "english")
+    training.run_chunk(run, seconds=None, max_steps=5)
+    training.apply_live(run, lr=50.0)
+    seen = {run.steps: _params(run)}
+    run.playing = True
+    while not run.trainer.diverged and run.steps < 200:
+        training.run_chunk(run, seconds=None, max_steps=1)
+        seen[run.steps] = _params(run)
+    tr = run.trainer
+    assert tr.diverged and "diverged" in tr.diverged and not run.playing
+    for k, p in tr.model.params().items():
+        assert np.all(np.isfinite(p))
+        np.testing.assert_array_equal(p, seen[run.steps - 1][k])  # the last good step's
+    assert training.run_chunk(run, seconds=None, max_steps=1) == 0  # stopped
+    assert not training.can_continue(run)
+    with pytest.raises(RNNError):
+        training.continue_after_divergence(run)
+    training.apply_live(run, lr=0.05)
+    training.continue_after_divergence(run)
+    n = run.steps
+    assert training.run_chunk(run, seconds=None, max_steps=20) == 20
+    assert run.steps == n + 20 and not tr.diverged
+    assert np.all(np.isfinite(tr.history.loss[-20:]))
+
+
+def test_huge_init_diverges_at_once():
+    run = training.new_run(TEXT, TrainConfig(hidden_size=16, seq_len=10, init_std=100.0),
+                           "english")
+    before = _params(run)
+    training.run_chunk(run, seconds=None, max_steps=3)
+    assert run.trainer.diverged and run.steps == 0
+    for k, v in before.items():
+        np.testing.assert_array_equal(run.trainer.model.params()[k], v)
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "empty"),
+    (b"abc def", "too short"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 30, "binary"),
+    ("caf\u00e9 ".encode("latin-1") * 100, "not UTF-8"),
+    (b"a" * 500, "single character"),
+    (b"x" * (training.MAX_CORPUS_BYTES + 1), "limit"),
+])
+def test_bad_corpora_get_plain_messages(data, words):
+    with pytest.raises(RNNError, match=words):
+        training.check_corpus(training.text_from_bytes(data))
+
+
+def test_utf8_with_bom_is_read():
+    assert training.text_from_bytes("\ufeffhé".encode()) == "hé"
+
+
+def test_limits_are_enforced():
+    with pytest.raises(RNNError, match="at most 256"):
+        training.new_run(TEXT, TrainConfig(hidden_size=300), "english")
+
+
+def test_changed_settings_names_architecture_and_corpus_only():
+    run = _run()
+    same = TrainConfig(**{**CFG.__dict__, "lr": 0.5, "clip": None})
+    assert training.changed_settings(run, same, run.corpus_digest) == []
+    other = TrainConfig(**{**CFG.__dict__, "hidden_size": 32})
+    assert training.changed_settings(run, other, "x") == ["hidden size", "corpus"]
+
+
+def test_checkpoint_round_trip_continues_exactly():
+    run, ref = _run(), _run()
+    training.run_chunk(run, seconds=None, max_steps=40)
+    resumed = training.resume_run(training.checkpoint_of(run), TEXT, "english")
+    assert resumed.steps == 40 and "exactly" in resumed.resumed
+    training.run_chunk(resumed, seconds=None, max_steps=30)
+    training.run_chunk(ref, seconds=None, max_steps=70)
+    assert resumed.trainer.history.loss == ref.trainer.history.loss
+
+
+def test_checkpoint_on_other_text_starts_a_fresh_pass():
+    run = _run()
+    training.run_chunk(run, seconds=None, max_steps=10)
+    other = load_corpus("hello")
+    resumed = training.resume_run(training.checkpoint_of(run), other, "hello")
+    assert "other text" in resumed.resumed and resumed.steps == 10
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip at all", b"PK\x03\x04broken"])
+def test_bad_checkpoints_raise_checkpoint_errors(data):
+    with pytest.raises(CheckpointError):
+        training.resume_run(data, TEXT, "english")
+
+
+def test_snapshot_model_is_a_copy_and_unknown_step_is_an_error():
+    run = _run()
+    m = training.snapshot_model(run, 0)
+    m.W_h[:] = 1.0
+    assert not np.all(run.snapshots[0].model.W_h == 1.0)
+    with pytest.raises(RNNError):
+        training.snapshot_model(run, 12345)
