@@ -1,6 +1,203 @@
-"""Placeholder page (explorer)."""
+"""Explorer: watch the network read a text one token at a time, every number on screen.
+
+The forward pass runs once per (model, text) (``ui.explorer.explorer_run``); stepping, playing
+and choosing a neuron only read that Trace and redraw. The view lives in the URL
+(?text=&step=&model=&neuron=) so a copied address shows the same thing.
+"""
 
 import streamlit as st
 
-st.title("explorer")
-st.info("This page is being built.")
+from figures.explorer import (
+    hidden_over_time_figure,
+    prediction_figure,
+    step_figure,
+    text_strip_figure,
+)
+from figures.weights import weight_figure
+from ui.explorer import (
+    SPEEDS,
+    explorer_run,
+    move_step,
+    play_interval,
+    read_url_once,
+    tick,
+    toggle_play,
+    write_url,
+)
+from ui.widgets import escape_markdown, model_picker_ui, model_summary, quote_token, text_input_ui
+
+TEXT, STEP, NEURON = "text", "step", "neuron"  # widget keys, also the URL's parameter names
+NO_BAR = {"displayModeBar": False}
+
+st.title("Explorer")
+st.caption("Type a sentence and step through it: at every token the network adds what it reads "
+           "to what it remembers, squashes the sum with tanh, and guesses the next token.")
+
+url_notices = read_url_once(TEXT, STEP, NEURON)  # before the widgets it presets
+entry = model_picker_ui()
+for notice in url_notices:
+    st.warning(notice, icon=":material/link_off:")
+st.markdown(model_summary(entry))
+if entry.description:
+    st.caption(escape_markdown(entry.description))
+
+choice = text_input_ui(TEXT)
+if choice.empty:
+    write_url(model=entry.key, text="")
+    st.stop()
+
+run = explorer_run(entry, choice.text)
+T, H = run.T, entry.model.hidden_size
+if run.encoded.unknown:
+    where = len(run.encoded.unknown)
+    shown = ", ".join(quote_token(tok) for tok in run.encoded.unknown_tokens[:12])
+    hint = ""
+    if where > T / 2:  # e.g. English text for the brackets model
+        known = " ".join(quote_token(tok) for tok in entry.vocab.tokens[1:41])
+        hint = f" Most of this text is new to the model; it knows these tokens: {known}"
+    st.warning(
+        f"This model never saw {shown} while training ({where} place{'s' * (where > 1)} in "
+        "your text, outlined in red below). It reads each of them as the unknown token "
+        f"`<unk>` (id 0), so its guesses around them are poor.{hint}", icon=":material/help:")
+
+# A new text (or model) starts at step 0; values from the URL or another page are clamped.
+view = (entry.key, choice.text)
+if st.session_state.get("explorer.last_view") != view:
+    if st.session_state.get("explorer.last_view", (None, None))[1] != choice.text:
+        st.session_state[STEP] = 0
+        st.session_state["explorer.playing"] = False
+    st.session_state["explorer.last_view"] = view
+st.session_state[STEP] = min(max(int(st.session_state.get(STEP, 0)), 0), T - 1)
+st.session_state[NEURON] = min(max(int(st.session_state.get(NEURON, 0)), 0), H - 1)
+if "explorer_speed" not in st.session_state:
+    st.session_state["explorer_speed"] = "medium"
+
+tick(STEP, T)  # while playing, a full rerun moves on too
+interval = play_interval()
+st.session_state["explorer.registered"] = interval
+
+
+def _take_click(chart_key: str, seen_key: str, widget_key: str, value) -> None:
+    """A new click in a chart sets a widget (step or neuron); an old selection is ignored."""
+    state = st.session_state.get(chart_key)
+    points = state.selection.points if state else []
+    sig = tuple(sorted(value(p) for p in points)) or None
+    if sig != st.session_state.get(seen_key):
+        st.session_state[seen_key] = sig
+        if sig:
+            st.session_state[widget_key] = int(sig[0])
+
+
+def step_view() -> None:
+    """Everything that changes with the step; reruns alone (and on a timer while playing)."""
+    if not tick(STEP, T) or play_interval() != st.session_state.get("explorer.registered"):
+        st.rerun()  # play/pause/speed changed or the end was reached: re-arm the timer
+    _take_click("explorer_strip", "explorer.strip_seen", STEP, lambda p: p["point_index"])
+    _take_click("explorer_grid", "explorer.grid_seen", NEURON, lambda p: p["customdata"])
+
+    left, right = st.columns([5, 4], vertical_alignment="bottom")
+    with left, st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("", icon=":material/first_page:", key="first", help="First step",
+                  on_click=move_step, args=(STEP, T, "first"))
+        st.button("", icon=":material/chevron_left:", key="prev", help="Previous step",
+                  on_click=move_step, args=(STEP, T, "prev"), shortcut="Left")
+        playing = bool(st.session_state.get("explorer.playing"))
+        st.button("Pause" if playing else "Play", key="play", type="primary",
+                  icon=":material/pause:" if playing else ":material/play_arrow:",
+                  on_click=toggle_play, args=(STEP, T), help="Step through the text by itself")
+        st.button("", icon=":material/chevron_right:", key="next", help="Next step",
+                  on_click=move_step, args=(STEP, T, "next"), shortcut="Right")
+        st.button("", icon=":material/last_page:", key="last", help="Last step",
+                  on_click=move_step, args=(STEP, T, "last"))
+        st.segmented_control("Speed", list(SPEEDS), key="explorer_speed", required=True,
+                             persist_state="session", label_visibility="collapsed",
+                             help="Tokens per second while playing")
+    if T > 1:
+        right.slider("Step t", 0, T - 1, key=STEP, persist_state="session")
+    t = int(st.session_state[STEP])
+    j = int(st.session_state[NEURON])
+    write_url(text=choice.text, step=t, model=entry.key, neuron=j)
+
+    st.plotly_chart(
+        text_strip_figure(run.tokens, t, unknown=[i for i, _ in run.encoded.unknown]),
+        key="explorer_strip", on_select="rerun", selection_mode="points", width="content",
+        config=NO_BAR)
+    tok = run.tokens[t]
+    st.markdown(f"**Step t = {t}** of {T - 1}: the network reads {quote_token(tok)} "
+                f"(token id {int(run.encoded.ids[t])}) and updates its hidden state h_t. "
+                "Click a token to jump to it.")
+
+    st.subheader("Inside the step", divider="gray")
+    st.plotly_chart(
+        step_figure(run.step_arrays(t), tok, t, neuron=j, zmax=run.zmax),
+        key="explorer_grid", on_select="rerun", selection_mode="points", config=NO_BAR)
+    st.caption(f"Each grid holds the {H} neurons, read row by row (the number on the left is "
+               "the first neuron of the row). Hover a cell for its value; click one to follow "
+               "that neuron below. Blue is negative, red positive; the four terms share one "
+               "colour range over the whole text, h_t always spans −1 … 1.")
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("What it predicts next", divider="gray")
+        nxt = run.next_id(t)
+        st.plotly_chart(
+            prediction_figure(run.trace.probs[t], list(entry.vocab.tokens), actual=nxt),
+            key="explorer_pred", config=NO_BAR)
+        if nxt is None:
+            st.caption("This is the last token: there is nothing left to predict.")
+        else:
+            st.markdown(
+                f"Next in your text: {quote_token(run.tokens[t + 1])}, which the network gave "
+                f"p = {run.next_prob(t):.4f}; that costs a loss of −ln p = "
+                f"**{run.next_loss(t):.3f}** nats.")
+        mean = run.mean_loss()
+        if mean is not None:
+            st.caption(f"Average loss over the whole text: {mean:.3f} nats per token.")
+    with right:
+        st.subheader("One neuron, with its numbers", divider="gray")
+        st.number_input("Neuron j", 0, H - 1, key=NEURON, step=1, persist_state="session",
+                        help="Or click a cell in the grids above.")
+        s = run.step_arrays(t)
+        terms = [s["Wi_x"][j], s["Wh_h"][j], s["b_h"][j]]
+        nums = " ".join(
+            (f"{v:.4f}" if i == 0 else f"{'-' if v < 0 else '+'} {abs(v):.4f}")
+            for i, v in enumerate(terms))
+        st.latex(
+            r"\begin{aligned}"
+            rf"h_{{{t}}}[{j}] &= \tanh\big( (W_i x_{{{t}}})[{j}] + (W_h h_{{{t - 1}}})[{j}]"
+            rf" + b_h[{j}] \big) \\ &= \tanh({nums}) \\ &= \tanh({s['a'][j]:.4f})"
+            rf" = {s['h'][j]:.4f}\end{{aligned}}"
+        )
+        st.caption(
+            f"x_{t} is the one-hot vector of {quote_token(tok)}, so W_i x_t is column "
+            f"{int(run.encoded.ids[t])} of W_i. W_h h_(t−1) is what the {H} neurons of the "
+            "previous step pass on through the recurrent weights.")
+
+    st.subheader(f"Neuron {j} over the text", divider="gray")
+    st.plotly_chart(
+        text_strip_figure(run.tokens, t, values=run.trace.h[:, j],
+                          unknown=[i for i, _ in run.encoded.unknown], value_name=f"h[{j}]"),
+        key="explorer_neuron_strip", width="content", config=NO_BAR)
+    st.caption(f"Each token is coloured by h[{j}] after reading it: a neuron that lights up "
+               "at spaces, vowels or inside words shows it here.")
+
+    st.subheader("The hidden state over the text", divider="gray")
+    st.plotly_chart(hidden_over_time_figure(run.trace.h, run.tokens, t, neuron=j),
+                    key="explorer_over_time", config=NO_BAR)
+
+
+st.fragment(step_view, run_every=interval)()
+
+weights = st.expander("The weights: W_i, W_h, W_o", key="explorer_weights", on_change="rerun",
+                      icon=":material/grid_on:")
+if weights.open:
+    with weights:
+        st.metric("Spectral radius of W_h", f"{entry.model.spectral_radius():.3f}",
+                  help="The largest |eigenvalue| of W_h. Above 1, the linearised memory can "
+                  "grow from step to step; below 1 it fades.")
+        labels = list(entry.vocab.tokens)
+        tabs = st.tabs(["W_h (memory)", "W_i (input)", "W_o (output)"])
+        for tab, name in zip(tabs, ("W_h", "W_i", "W_o"), strict=True):
+            with tab:
+                st.plotly_chart(weight_figure(name, getattr(entry.model, name), labels),
+                                key=f"explorer_{name}")

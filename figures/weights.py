@@ -1,0 +1,52 @@
+"""The parameter matrices W_i, W_h, W_o as heatmaps on the shared signed scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .explorer import plain
+from .style import base_layout, signed_heatmap
+
+# name -> (what a row is, what a column is, a one-line reading of one entry)
+WEIGHTS = {
+    "W_i": ("neuron", "input token", "how much reading token {col} pushes neuron {row}"),
+    "W_h": ("neuron", "neuron at t-1", "how much neuron {col} at t-1 pushes neuron {row} at t"),
+    "W_o": ("output token", "neuron", "how much neuron {col} votes for token {row}"),
+}
+
+
+def weight_figure(name: str, W: np.ndarray, vocab_labels: list[str]) -> go.Figure:
+    """One weight matrix as a heatmap, symmetric colour range, rows and columns named.
+
+    Parameters
+    ----------
+    name : "W_i" (H, V), "W_h" (H, H) or "W_o" (V, H)
+    W : the matrix itself
+    vocab_labels : the V tokens, to label the token axis of W_i and W_o
+    """
+    row_name, col_name, _ = WEIGHTS[name]
+    rows, cols = W.shape
+    tok = [f"'{plain(t)}'" for t in vocab_labels]
+    x = tok if name == "W_i" else [str(j) for j in range(cols)]
+    y = tok if name == "W_o" else [str(i) for i in range(rows)]
+    hm = signed_heatmap(
+        W, x=x, y=y, colorbar_title=name, name=name,
+        hovertemplate=(f"{name}[%{{y}}, %{{x}}] = %{{z:.4f}}<br>row: {row_name} %{{y}}"
+                       f"<br>column: {col_name} %{{x}}<extra></extra>"),
+    )
+    hm.update(xgap=0, ygap=0)
+    fig = go.Figure(hm)
+    fig.update_xaxes(type="category", title_text=col_name, showgrid=False,
+                     tickfont=dict(family="monospace", size=10),
+                     nticks=min(cols, 80 if name == "W_i" else 16))
+    fig.update_yaxes(type="category", title_text=row_name, showgrid=False, autorange="reversed",
+                     tickfont=dict(family="monospace", size=10),
+                     nticks=min(rows, 80 if name == "W_o" else 16))
+    square = name == "W_h"
+    height = 520 if square else min(640, max(300, 12 * rows + 80))
+    base_layout(fig, title=f"{name}  ({rows} × {cols})", height=height)
+    if square:
+        fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
+        fig.update_xaxes(constrain="domain")
+    return fig

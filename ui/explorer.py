@@ -1,0 +1,188 @@
+"""State of the explorer page: the forward pass of (model, text), the URL, the playback clock.
+
+The forward pass of a (model, text) pair is computed once and kept in ``st.session_state``
+(one per browser session), so moving the step or choosing a neuron never reruns the model.
+Every number the page shows is read from that ``Trace``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from figures.explorer import signed_zmax
+from rnn import RNN, Encoded, Trace, Vocab
+from rnn.vocab import tokenize
+
+from .models import ModelEntry, current_key, models, set_current
+from .widgets import DEFAULT_TEXT, MAX_CHARS, escape_markdown
+
+_RUN = "explorer.run"  # session_state key of the cached ExplorerRun
+URL_KEYS = ("text", "step", "model", "neuron")  # the query parameters that reproduce a view
+SPEEDS = {"slow": 1.0, "medium": 2.5, "fast": 5.0}  # tokens per second while playing
+
+
+@dataclass
+class ExplorerRun:
+    """One forward pass of a model over a text, with what the page reads from it."""
+
+    model_key: str
+    model: RNN  # kept to notice a replaced model under the same key (e.g. "trained")
+    vocab: Vocab
+    text: str
+    encoded: Encoded  # ids (T,), tokens and the unknown ones
+    trace: Trace  # every intermediate, (T, H) and (T, V)
+    zmax: float  # colour range of the terms of a_t over the whole text, the same at every step
+
+    @property
+    def T(self) -> int:
+        return len(self.encoded.ids)
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.encoded.tokens
+
+    def step_arrays(self, t: int) -> dict[str, np.ndarray]:
+        """The H-vectors of step t: W_i x_t, W_h h_{t-1}, b_h, a_t, h_t (all from the Trace)."""
+        tr = self.trace
+        return {"Wi_x": tr.Wi_x[t], "Wh_h": tr.Wh_h[t], "b_h": self.model.b_h, "a": tr.a[t],
+                "h": tr.h[t]}
+
+    def next_id(self, t: int) -> int | None:
+        """Id of the token that follows step t in the text (None at the last step)."""
+        return int(self.encoded.ids[t + 1]) if t + 1 < self.T else None
+
+    def next_prob(self, t: int) -> float | None:
+        """p_t of the token that really comes next."""
+        nxt = self.next_id(t)
+        return None if nxt is None else float(self.trace.probs[t, nxt])
+
+    def next_loss(self, t: int) -> float | None:
+        """-ln p_t[next], the cross-entropy this step costs (nats)."""
+        p = self.next_prob(t)
+        return None if p is None else float(-np.log(max(p, 1e-300)))
+
+    def mean_loss(self) -> float | None:
+        """Mean -ln p_t[next] over the text: what the validation loss measures, on this text."""
+        if self.T < 2:
+            return None
+        nxt = self.encoded.ids[1:]  # (T-1,)
+        p = self.trace.probs[np.arange(self.T - 1), nxt]  # (T-1,)
+        return float(-np.mean(np.log(np.maximum(p, 1e-300))))
+
+
+def explorer_run(entry: ModelEntry, text: str) -> ExplorerRun:
+    """The forward pass of ``entry`` over ``text``, computed once per (model, text) per session."""
+    run: ExplorerRun | None = st.session_state.get(_RUN)
+    if (run is None or run.model is not entry.model or run.vocab is not entry.vocab
+            or run.text != text or run.model_key != entry.key):
+        encoded = entry.vocab.encode_report(text)
+        trace = entry.model.forward(encoded.ids)
+        zmax = signed_zmax(trace.Wi_x, trace.Wh_h, trace.a, entry.model.b_h, q=99)
+        run = ExplorerRun(entry.key, entry.model, entry.vocab, text, encoded, trace, zmax)
+        st.session_state[_RUN] = run
+    return run
+
+
+def _int_param(raw: str | None) -> int | None:
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def read_url_once(text_key: str, step_key: str, neuron_key: str) -> list[str]:
+    """On the page's first run in this session, take the view from the URL's query parameters.
+
+    Sets the current model and the widget values (``text_key``, ``step_key``, ``neuron_key``
+    in session state); a parameter that makes no sense is replaced by the default and
+    explained in one of the returned notices (markdown, user text escaped).
+    """
+    if st.session_state.get("explorer.url_read"):
+        return []
+    st.session_state["explorer.url_read"] = True
+    qp = {k: st.query_params.get(k) for k in URL_KEYS}
+    notices = []
+    if qp["model"] is not None:
+        if qp["model"] in models():
+            set_current(qp["model"])
+        else:
+            shown = escape_markdown(models()[current_key()].label)
+            notices.append(f"The link asks for a model named “{escape_markdown(qp['model'])}”, "
+                           f"which is not here; showing “{shown}”.")
+    if qp["text"] is not None:
+        st.session_state[text_key] = qp["text"]
+    elif text_key not in st.session_state:
+        st.session_state[text_key] = DEFAULT_TEXT
+    entry = models()[current_key()]
+    text = str(st.session_state.get(text_key, ""))[:MAX_CHARS]
+    T = len(tokenize(text, entry.vocab.level))
+    if qp["step"] is not None:
+        step = _int_param(qp["step"])
+        if step is None or not 0 <= step < max(T, 1):
+            notices.append(f"The link's step “{escape_markdown(qp['step'])}” is not a step of "
+                           f"this text (0 to {max(T - 1, 0)}); starting at step 0.")
+            step = 0
+        st.session_state[step_key] = step
+    if qp["neuron"] is not None:
+        H = entry.model.hidden_size
+        neuron = _int_param(qp["neuron"])
+        if neuron is None or not 0 <= neuron < H:
+            notices.append(f"The link's neuron “{escape_markdown(qp['neuron'])}” does not exist "
+                           f"(this model has neurons 0 to {H - 1}); showing neuron 0.")
+            neuron = 0
+        st.session_state[neuron_key] = neuron
+    st.session_state["explorer.last_view"] = (current_key(), text)  # no step reset on arrival
+    return notices
+
+
+def write_url(**values) -> None:
+    """Keep the address bar in step with what is on screen (only changed keys are sent)."""
+    for k, v in values.items():
+        s = str(v)
+        if st.query_params.get(k) != s:
+            st.query_params[k] = s
+
+
+# -- playback ---------------------------------------------------------------------------------
+
+def play_interval() -> float | None:
+    """Seconds between automatic steps while playing, None when paused."""
+    if not st.session_state.get("explorer.playing"):
+        return None
+    return 1.0 / SPEEDS.get(st.session_state.get("explorer_speed", "medium"), 2.5)
+
+
+def toggle_play(step_key: str, T: int) -> None:
+    """Button callback: play from the current step (from 0 at the end), or pause."""
+    playing = not st.session_state.get("explorer.playing", False)
+    st.session_state["explorer.playing"] = playing
+    if playing:
+        if st.session_state.get(step_key, 0) >= T - 1:
+            st.session_state[step_key] = 0
+        st.session_state["explorer.next_tick"] = time.monotonic() + (play_interval() or 0.0)
+
+
+def tick(step_key: str, T: int) -> bool:
+    """Advance the step by one if playing and its time has come; False when playback ends."""
+    if not st.session_state.get("explorer.playing"):
+        return True
+    interval = play_interval() or 0.0
+    now = time.monotonic()
+    if now >= st.session_state.get("explorer.next_tick", 0.0) - 0.05 * interval:
+        st.session_state[step_key] = min(st.session_state.get(step_key, 0) + 1, T - 1)
+        st.session_state["explorer.next_tick"] = now + interval
+    if st.session_state[step_key] >= T - 1:
+        st.session_state["explorer.playing"] = False
+        return False
+    return True
+
+
+def move_step(step_key: str, T: int, to: str) -> None:
+    """Button callback: first / prev / next / last."""
+    t = int(st.session_state.get(step_key, 0))
+    t = {"first": 0, "prev": t - 1, "next": t + 1, "last": T - 1}[to]
+    st.session_state[step_key] = min(max(t, 0), T - 1)
