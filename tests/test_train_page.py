@@ -1,0 +1,313 @@
+"""The Train live page under AppTest: every control, divergence, bad input, hand-off, two users."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnn import TrainConfig, Trainer, load_corpus
+from ui import training
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+SMALL = {"train_hidden": 16, "train_seq_len": 10}  # quick steps
+
+
+def _errors(at) -> str:
+    return "\n".join(f"{e.message}\n{''.join(e.stack_trace)}" for e in at.exception)
+
+
+def _open(**widgets) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, _errors(at)
+    for key, value in {**SMALL, **widgets}.items():
+        _set(at, key, value)
+    return at
+
+
+def _set(at, key, value) -> None:
+    for kind in ("number_input", "select_slider", "selectbox", "radio", "text_area", "slider"):
+        found = [w for w in getattr(at, kind) if w.key == key]
+        if found:
+            found[0].set_value(value)
+            at.run()
+            assert not at.exception, _errors(at)
+            return
+    raise KeyError(key)
+
+
+def _click(at, key) -> None:
+    at.button(key=key).click()
+    at.run()
+    assert not at.exception, _errors(at)
+
+
+def _run(at) -> training.TrainRun:
+    return training.get_run(at.session_state)
+
+
+def _metric(at, label) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _loss_chart(at) -> dict:
+    for el in at.get("plotly_chart"):
+        fig = json.loads(el.proto.spec)
+        if "Loss" in fig["layout"]["title"]["text"]:
+            return fig
+    raise AssertionError("no loss chart")
+
+
+def _texts(at) -> str:
+    return " ".join(str(e.value) for kind in ("error", "warning", "success", "info")
+                    for e in getattr(at, kind))
+
+
+def test_page_starts_with_a_run_at_step_zero():
+    at = _open()
+    run = _run(at)
+    assert run.steps == 0 and not run.playing
+    assert run.trainer.config.hidden_size == 16 and run.corpus_name == "english"
+    assert _metric(at, "Step") == "0"
+    assert at.button(key="train_pause").disabled and not at.button(key="train_play").disabled
+
+
+def test_play_trains_and_pause_stops():
+    at = _open()
+    _click(at, "train_play")
+    run = _run(at)
+    assert run.playing and run.steps > 0  # this script run already trained one chunk
+    assert at.button(key="train_play").disabled
+    assert _metric(at, "Step") == f"{run.steps:,}"
+    fig = _loss_chart(at)
+    per_step = next(t for t in fig["data"] if t.get("name") == "training (per step)")
+    assert per_step["x"]  # the curve is drawn
+    _click(at, "train_pause")
+    n = _run(at).steps
+    assert not _run(at).playing
+    at.run()
+    assert _run(at).steps == n  # paused: nothing trains
+
+
+def test_single_step_adds_exactly_one_point_and_changes_the_numbers():
+    at = _open()
+    for _ in range(3):
+        _click(at, "train_step")
+    h = _run(at).trainer.history
+    n, loss, W_h = len(h.loss), list(h.loss), _run(at).trainer.model.W_h.copy()
+    _click(at, "train_step")
+    assert len(h.loss) == n + 1 and h.loss[:n] == loss
+    assert not np.array_equal(W_h, _run(at).trainer.model.W_h)
+    assert _metric(at, "Step") == str(n + 1)
+    assert float(_metric(at, "Loss (nats)")) == pytest.approx(np.mean(h.loss[-100:]), abs=5e-4)
+
+
+def test_reset_clears_the_run():
+    at = _open()
+    for _ in range(2):
+        _click(at, "train_step")
+    _click(at, "train_reset")
+    run = _run(at)
+    assert run.steps == 0 and run.trainer.history.loss == [] and len(run.snapshots) == 1
+
+
+def test_page_numbers_match_a_plain_trainer():
+    at = _open()
+    for _ in range(5):
+        _click(at, "train_step")
+    ref = Trainer(load_corpus("english"), TrainConfig(hidden_size=16, seq_len=10))
+    ref.run(5)
+    assert _run(at).trainer.history.loss == ref.history.loss
+
+
+def test_architecture_change_asks_before_discarding_the_run():
+    at = _open()
+    _click(at, "train_step")
+    old = _run(at)
+    _set(at, "train_hidden", 24)
+    assert _run(at) is old and old.trainer.config.hidden_size == 16  # kept, not applied
+    assert "hidden size" in _texts(at)
+    _click(at, "train_step")  # the current run keeps training meanwhile
+    assert old.steps == 2
+    _click(at, "train_confirm")
+    assert _run(at) is not old and _run(at).trainer.config.hidden_size == 24
+    assert _run(at).steps == 0
+
+
+def test_keep_puts_the_settings_back():
+    at = _open()
+    _click(at, "train_step")
+    _set(at, "train_seq_len", 30)
+    _click(at, "train_keep")
+    assert at.number_input(key="train_seq_len").value == 10
+    assert _run(at).steps == 1 and not [w for w in at.button if w.key == "train_confirm"]
+
+
+def test_learning_rate_and_clipping_apply_live():
+    at = _open()
+    _click(at, "train_step")
+    run = _run(at)
+    _set(at, "train_lr", 0.01)
+    _set(at, "train_clip", "off")
+    assert _run(at) is run and run.steps == 1
+    assert run.trainer.config.lr == run.trainer.optimizer.lr == 0.01
+    assert run.trainer.config.clip is None
+
+
+def test_divergence_is_caught_and_the_last_good_model_kept():
+    at = _open(train_optimizer="sgd")
+    _click(at, "train_step")
+    _set(at, "train_lr", 50.0)
+    seen = {}
+    for _ in range(100):
+        run = _run(at)
+        seen[run.steps] = {k: v.copy() for k, v in run.trainer.model.params().items()}
+        _click(at, "train_step")
+        if run.trainer.diverged:
+            break
+    run = _run(at)
+    assert run.trainer.diverged
+    assert any("diverged" in str(e.value) for e in at.error)
+    assert at.button(key="train_play").disabled and at.button(key="train_continue").disabled
+    for k, p in run.trainer.model.params().items():
+        assert np.all(np.isfinite(p))
+        np.testing.assert_array_equal(p, seen[run.steps - 1][k])
+    _set(at, "train_lr", 0.01)
+    assert not at.button(key="train_continue").disabled
+    _click(at, "train_continue")
+    assert not run.trainer.diverged and run.playing
+    _click(at, "train_pause")
+    n = run.steps
+    _click(at, "train_step")
+    assert run.steps == n + 1
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "empty"),
+    ("tiny text", "too short"),
+    ("a" * 400, "single character"),
+])
+def test_bad_pasted_corpora_get_messages_and_keep_the_run(text, words):
+    at = _open()
+    _click(at, "train_step")
+    run = _run(at)
+    _set(at, "train_source", "Paste text")
+    _set(at, "train_paste", text)
+    assert words in _texts(at)
+    assert _run(at) is run and run.steps == 1
+
+
+def test_pasted_corpus_asks_then_trains_on_it():
+    at = _open()
+    _click(at, "train_step")
+    _set(at, "train_source", "Paste text")
+    text = "the cat sat on the mat. " * 40
+    _set(at, "train_paste", text)
+    assert "corpus" in _texts(at)
+    _click(at, "train_confirm")
+    run = _run(at)
+    assert run.corpus_name == "pasted text" and run.trainer.vocab.size == len(set(text)) + 1
+
+
+def test_explore_this_model_opens_it_in_the_explorer():
+    at = _open()
+    for _ in range(3):
+        _click(at, "train_step")
+    at.button(key="train_explore").click().run()
+    assert not at.exception, _errors(at)
+    assert at.session_state["model_key"] == "trained"
+    entry = at.session_state["models"]["trained"]
+    assert entry.source == "trained" and entry.meta["snapshot_step"] == 3
+    np.testing.assert_array_equal(entry.model.W_h, _run(at).trainer.model.W_h)
+    at.switch_page("pages/explorer.py").run()  # the explorer runs on it
+    assert not at.exception, _errors(at)
+
+
+def test_explore_a_snapshot():
+    at = _open()
+    _click(at, "train_step")
+    at.selectbox(key="train_explore_pick").set_value("snapshot at step 0").run()
+    at.button(key="train_explore").click().run()
+    assert at.session_state["model_key"] == "trained@0"
+    entry = at.session_state["models"]["trained@0"]
+    np.testing.assert_array_equal(entry.model.W_h, _run(at).snapshots[0].model.W_h)
+    assert entry.source == "snapshot"
+
+
+def test_two_sessions_train_separately():
+    a = _open()
+    b = _open(train_corpus="brackets")
+    for _ in range(3):
+        _click(a, "train_step")
+    _click(b, "train_step")
+    ra, rb = _run(a), _run(b)
+    assert ra is not rb and ra.corpus_name == "english" and rb.corpus_name == "brackets"
+    assert (ra.steps, rb.steps) == (3, 1)
+    ref_b = Trainer(load_corpus("brackets"), TrainConfig(hidden_size=16, seq_len=10))
+    ref_b.run(1)
+    assert rb.trainer.history.loss == ref_b.history.loss
+    assert _metric(a, "Step") == "3" and _metric(b, "Step") == "1"
+
+
+def _upload(at, key, name, data, mime="text/plain") -> None:
+    next(w for w in at.file_uploader if w.key == key).set_value((name, data, mime))
+    at.run()
+    assert not at.exception, _errors(at)
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"\x00\x01\x02binary" * 50, "binary"),
+    ("na\u00efve caf\u00e9 ".encode("latin-1") * 40, "not UTF-8"),
+    (b"short", "too short"),
+])
+def test_bad_uploaded_corpora_get_messages_and_keep_the_run(data, words):
+    at = _open()
+    _click(at, "train_step")
+    run = _run(at)
+    _set(at, "train_source", "Upload a .txt file")
+    _upload(at, "train_upload", "bad.txt", data)
+    assert words in _texts(at)
+    assert _run(at) is run and run.steps == 1
+
+
+def test_uploaded_corpus_is_used_after_confirming():
+    at = _open()
+    _set(at, "train_source", "Upload a .txt file")
+    text = "Über den Wolken muss die Freiheit wohl grenzenlos sein. " * 20
+    _upload(at, "train_upload", "lied.txt", text.encode("utf-8"))
+    run = _run(at)  # step 0: nothing to lose, so the new corpus applies at once
+    assert run.corpus_name == "file lied.txt" and "Ü" in run.trainer.vocab.tokens
+
+
+def test_checkpoint_download_and_upload_continue_the_run():
+    at = _open()
+    for _ in range(4):
+        _click(at, "train_step")
+    data = training.checkpoint_of(_run(at))
+    download = at.get("download_button")
+    assert download and not download[0].proto.disabled  # paused: the checkpoint can be saved
+    _click(at, "train_reset")
+    assert _run(at).steps == 0
+    _upload(at, "train_ckpt_upload", "run.npz", data, "application/octet-stream")
+    _click(at, "train_resume")
+    run = _run(at)
+    assert run.steps == 4 and "exactly" in _texts(at)
+    _click(at, "train_step")
+    ref = Trainer(load_corpus("english"), TrainConfig(hidden_size=16, seq_len=10))
+    ref.run(5)
+    assert run.trainer.history.loss == ref.history.loss
+
+
+@pytest.mark.parametrize("data", [b"garbage", b"PK\x03\x04garbage", b""])
+def test_bad_checkpoint_upload_gets_a_message_and_keeps_the_run(data):
+    at = _open()
+    _click(at, "train_step")
+    run = _run(at)
+    _upload(at, "train_ckpt_upload", "bad.npz", data, "application/octet-stream")
+    _click(at, "train_resume")
+    assert "Could not continue" in _texts(at)
+    assert _run(at) is run and run.steps == 1
