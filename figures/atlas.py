@@ -16,7 +16,7 @@ def text_layout(tokens: list[str], width: int = 80) -> tuple[np.ndarray, np.ndar
     cols = np.empty(len(tokens), dtype=int)
     r = c = 0
     for i, tok in enumerate(tokens):
-        if c >= width:
+        if c >= width and tok != "\n":  # a line break may hang past the edge: no empty row
             r, c = r + 1, 0
         rows[i], cols[i] = r, c
         c += 1
@@ -77,7 +77,20 @@ def text_heatmap(
     if mark is not None and 0 <= mark < len(tokens):
         fig.add_shape(type="rect", x0=cols[mark] - 0.5, x1=cols[mark] + 0.5, y0=rows[mark] - 0.5,
                       y1=rows[mark] + 0.5, line=dict(color="black", width=2))
-    base_layout(fig, title=title, height=max(90, n_rows * CELL_PX + (60 if title else 30)))
+    height = n_rows * CELL_PX + (60 if title else 30)
+    if n_rows <= 4:  # a short strip: a vertical colour bar would be squashed, lay it below
+        fig.update_traces(colorbar=dict(orientation="h", x=0, xanchor="left", y=-0.05,
+                                        yanchor="top", len=min(1.0, 300 / max(n_cols * 14, 1)),
+                                        lenmode="fraction", thickness=10,
+                                        title=dict(side="top")),
+                          selector=dict(type="heatmap"))
+        height += 90
+    else:  # a tall text: keep the colour bar short enough to read at a glance
+        fig.update_traces(colorbar=dict(lenmode="pixels", len=min(260, height - 60), y=1,
+                                        yanchor="top"), selector=dict(type="heatmap"))
+    base_layout(fig, title=title, height=height)
+    if n_rows <= 4:
+        fig.update_layout(margin=dict(b=70))  # room for the colour bar and its ticks
     fig.update_xaxes(visible=False, range=[-0.5, n_cols - 0.5], fixedrange=True)
     fig.update_yaxes(visible=False, autorange="reversed", fixedrange=True)
     return fig
@@ -99,7 +112,7 @@ def unit_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[str], *,
     fig = go.Figure(go.Scatter(
         x=x, y=y, mode="markers+text", text=[str(u) for u in order.tolist()],
         textfont=dict(size=10, color="#222"),
-        customdata=np.stack([order, best_r[order]], axis=1),
+        customdata=order.tolist(),
         hovertext=[f"unit {u}: {descriptions[u]}" for u in order.tolist()],
         hovertemplate="%{hovertext}<extra></extra>",
         marker=dict(symbol="square", size=30, color=best_r[order], cmin=-1, cmax=1, cmid=0,
@@ -125,7 +138,7 @@ def feature_bars(r: np.ndarray, names: tuple[str, ...], *, unit: int) -> go.Figu
         marker=dict(color=r[idx], cmin=-1, cmax=1, cmid=0, colorscale=SIGNED_SCALE),
         hovertemplate="%{y}: r = %{x:+.3f}<extra></extra>",
     ))
-    base_layout(fig, title=f"Unit {unit}: correlation with each text feature",
+    base_layout(fig, title=f"Unit {unit}: r with each feature",
                 height=60 + 22 * len(names))
     fig.update_xaxes(range=[-1, 1], title="Pearson r", zeroline=True, zerolinecolor="#999")
     return fig

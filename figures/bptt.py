@@ -70,16 +70,16 @@ def gradient_decay(
             hovertemplate="%{text}<br>t-k=%{x}<br>%{y:.3g}<extra>" + name + "</extra>",
         ), row=1, col=1)
     fig.add_trace(go.Bar(
-        x=dist, y=saturated, name="share of units with |h_k| > 0.95", text=label,
+        x=dist, y=saturated, name="share of units with |h_k| > 0.95", customdata=label,
         marker_color=LINE_COLOURS["sat"],
-        hovertemplate="%{text}<br>%{y:.0%} saturated<extra></extra>",
+        hovertemplate="%{customdata}<br>%{y:.0%} saturated<extra></extra>",
     ), row=2, col=1)
-    base_layout(fig, title=f"How the loss at step t={t} depends on earlier steps", height=470)
+    base_layout(fig, height=470)
     fig.update_yaxes(type="log", title="norm (log scale)", exponentformat="power", row=1, col=1)
     fig.update_yaxes(title="saturated", range=[0, 1], tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title="distance t − k (steps back from t)", row=2, col=1)
-    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, xanchor="left"),
-                      bargap=0.1, margin=dict(t=70))
+    fig.update_layout(legend=dict(orientation="h", y=1.01, yanchor="bottom", x=0, xanchor="left"),
+                      bargap=0.1, margin=dict(t=60))
     return fig
 
 

@@ -10,6 +10,7 @@ from .style import base_layout, token_label
 PATH_COLOUR = "#1f4e9c"
 NOW_COLOUR = "#d0661a"
 CLOUD_COLOUR = "rgba(150,150,150,0.25)"
+CLOUD_3D = "rgba(110,110,110,0.45)"  # 3-D points are tiny: a darker grey to be seen
 FAINT_COLOUR = "rgba(31,78,156,0.3)"
 
 
@@ -64,13 +65,14 @@ def trajectory(
         cloud = dict(x=ref[:, 0], y=ref[:, 1])
         if three:
             cloud["z"] = ref[:, 2]
-        traces.append(Scatter(**cloud, mode="markers", name="reference text states",
-                              marker=dict(size=2 if three else 4, color=CLOUD_COLOUR),
+        traces.append(Scatter(**cloud, mode="markers", name="reference states",
+                              marker=dict(size=2 if three else 4,
+                                          color=CLOUD_3D if three else CLOUD_COLOUR),
                               hoverinfo="skip"))
     # The whole path, faint and labelled; the walked part is redrawn bold on top of it, so an
     # animation frame only carries numbers (cheap to build and to send).
     traces.append(Scatter(
-        **coords(slice(None)), mode="lines+markers+text", name="h_t of your text",
+        **coords(slice(None)), mode="lines+markers+text", name="your text",
         text=labels, hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
         line=dict(color=FAINT_COLOUR, width=1), marker=dict(size=2 if three else 5,
                                                             color=FAINT_COLOUR),
@@ -82,7 +84,7 @@ def trajectory(
                                                            color=PATH_COLOUR),
     ))
     traces.append(Scatter(
-        **now(t), mode="markers+text", name="current step",
+        **now(t), mode="markers+text", name="now",
         marker=dict(size=7 if three else 16, color=NOW_COLOUR, line=dict(color="white", width=2)),
         textposition="bottom center", textfont=dict(size=15, color=NOW_COLOUR),
         hovertemplate="now: %{hovertext}<extra></extra>",
@@ -97,9 +99,9 @@ def trajectory(
         pause = dict(label="❚❚ Pause", method="animate", args=[[None], dict(
             frame=dict(duration=0, redraw=False), mode="immediate")])
         fig.update_layout(
-            updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.04, xanchor="left",
+            updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.16, xanchor="left",
                               yanchor="top", buttons=[play, pause], pad=dict(r=8, t=8))],
-            sliders=[dict(active=t, x=0.16, len=0.84, y=-0.02, yanchor="top",
+            sliders=[dict(active=t, x=0.2, len=0.8, y=-0.12, yanchor="top",
                           currentvalue=dict(prefix="step ", font=dict(size=12)),
                           pad=dict(t=8), steps=[dict(
                               label=labels[i], method="animate",
@@ -123,21 +125,23 @@ def trajectory(
         fig.update_yaxes(title=titles[1], range=[lo[1] - pad[1], hi[1] + pad[1]],
                          zeroline=False, gridcolor="#eee")
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
-                      margin=dict(l=10, r=10, t=30, b=110))
+                      margin=dict(l=10, r=10, t=30, b=150 if animate and T > 1 else 10))
     return fig
 
 
 def explained_variance(ratio: np.ndarray) -> go.Figure:
     """Bar chart of the explained variance ratio of each principal axis, with the running total."""
     ratio = np.asarray(ratio, dtype=float)
-    names = [f"PC{i + 1}" for i in range(len(ratio))]
+    names = list(range(1, len(ratio) + 1))
     fig = go.Figure([
         go.Bar(x=names, y=ratio, name="this axis", marker_color="#1f4e9c",
-               hovertemplate="%{x}: %{y:.1%}<extra></extra>"),
+               hovertemplate="PC%{x}: %{y:.1%}<extra></extra>"),
         go.Scatter(x=names, y=np.cumsum(ratio), name="cumulative", mode="lines+markers",
-                   line=dict(color="#d0661a"), hovertemplate="up to %{x}: %{y:.1%}<extra></extra>"),
+                   line=dict(color="#d0661a"),
+                   hovertemplate="PC1 to PC%{x}: %{y:.1%}<extra></extra>"),
     ])
     base_layout(fig, title="Explained variance", height=260)
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    fig.update_xaxes(title="principal component", dtick=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), showlegend=True)
     return fig

@@ -6,11 +6,13 @@ import streamlit as st
 from figures.atlas import feature_bars, text_heatmap, unit_grid
 from rnn import RNNError
 from rnn.analysis import prepare_text, reference_text, text_features, top_contexts, unit_report
-from ui.models import current_key, models, set_current
+from ui.models import models
+from ui.widgets import model_picker_ui, quote_token
 
 MAX_TOKENS = 3000
 CORPUS_CHARS = 2000
 TOP_K = 6
+TEXT_WIDTH = 80  # characters per line of the coloured text
 
 st.title("Neuron atlas")
 st.markdown(
@@ -25,18 +27,9 @@ if not models():
     st.stop()
 
 
-def _pick_model():
-    if st.session_state.get("atlas_model") != current_key():
-        st.session_state["atlas_model"] = current_key()
-    st.selectbox("Model", list(models()), key="atlas_model",
-                 format_func=lambda k: models()[k].label,
-                 on_change=lambda: set_current(st.session_state["atlas_model"]))
-    return models()[current_key()]
-
-
+entry = model_picker_ui()
 top = st.columns([2, 3])
 with top[0]:
-    entry = _pick_model()
     corpus_text, corpus_title = reference_text(entry.meta, CORPUS_CHARS)
     sources = (["corpus"] if corpus_text else []) + ["own"]
     source = st.radio(
@@ -63,8 +56,8 @@ enc = prepared.encoded
 if prepared.cut:
     st.warning(f"The text is cut to its first {MAX_TOKENS} tokens ({prepared.cut} dropped).")
 if enc.unknown:
-    shown = ", ".join(repr(t) for t in enc.unknown_tokens[:20])
-    st.caption(f"Not in the model's vocabulary, read as <unk>: {shown}")
+    shown = ", ".join(quote_token(t) for t in enc.unknown_tokens[:20])
+    st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
 
 cache = st.session_state.setdefault("_atlas_cache", {})
 if cache.get("model") is not entry.model or not np.array_equal(cache.get("ids"), enc.ids):
@@ -81,7 +74,7 @@ H = h.shape[1]
 grid_event = st.session_state.get("atlas_grid")
 points = (grid_event or {}).get("selection", {}).get("points", [])
 if points:
-    clicked = int(points[0]["customdata"][0])
+    clicked = int(points[0].get("customdata", -1))
     if st.session_state.get("_atlas_clicked") != clicked and 0 <= clicked < H:
         st.session_state["atlas_unit"] = clicked
     st.session_state["_atlas_clicked"] = clicked
@@ -97,40 +90,39 @@ st.plotly_chart(unit_grid(report.best_r, report.order, descriptions, selected=un
 st.caption("Click a square to look at that unit. Red: the unit is high when its feature is "
            "present; blue: low. Pale: no single feature explains it.")
 
-st.subheader(f"Unit {unit}")
-st.markdown(f"**{descriptions[unit]}**")
-cols = st.columns(3)
-cols[0].metric("Best feature", report.feature_names[report.best_feature[unit]])
-cols[1].metric("Pearson r", f"{report.best_r[unit]:+.3f}")
-cols[2].metric("Variance of h over the text", f"{report.variance[unit]:.3f}")
-
-left, right = st.columns([3, 1])
-with left:
-    st.plotly_chart(text_heatmap(enc.tokens, h[:, unit], zmax=1.0, colorbar_title=f"h[{unit}]",
-                                 hover_name=f"h[{unit}] =",
-                                 title=f"h_t[{unit}] over the text (red +1, blue −1)"),
-                    key="atlas_text_fig")
-with right:
-    st.plotly_chart(feature_bars(report.r[unit], report.feature_names, unit=unit),
-                    key="atlas_bars_fig")
-
-
 def _table(contexts):
+    def show(text: str) -> str:
+        return text.replace("\n", "↵")
+
     return {
         "h": [round(c.activation, 3) for c in contexts],
-        "before": [c.before.replace("\n", "⏎") for c in contexts],
-        "token": [c.token.replace("\n", "⏎").replace(" ", "␣") for c in contexts],
-        "after": [c.after.replace("\n", "⏎") for c in contexts],
+        "before": [show(c.before) for c in contexts],
+        "token": [show(c.token).replace(" ", "␣") for c in contexts],
+        "after": [show(c.after) for c in contexts],
         "position": [c.position for c in contexts],
     }
 
 
-cols = st.columns(2)
-with cols[0]:
-    st.markdown(f"**Where unit {unit} fires most**")
+st.subheader(f"Unit {unit}")
+st.markdown(f"**{descriptions[unit]}**")
+left, right = st.columns([1, 2], gap="large")
+with left:
+    st.plotly_chart(feature_bars(report.r[unit], report.feature_names, unit=unit),
+                    key="atlas_bars_fig")
+with right:
+    cols = st.columns(3)
+    cols[0].metric("Best feature", report.feature_names[report.best_feature[unit]])
+    cols[1].metric("Pearson r", f"{report.best_r[unit]:+.3f}")
+    cols[2].metric("Variance of h", f"{report.variance[unit]:.3f}",
+                   help="Variance of the unit's activation over the text.")
+    st.markdown(f"**Where unit {unit} is highest**")
     st.dataframe(_table(top_contexts(h[:, unit], enc.tokens, TOP_K, largest=True)),
                  hide_index=True, key="atlas_top")
-with cols[1]:
-    st.markdown(f"**Where unit {unit} is most negative**")
+    st.markdown(f"**Where unit {unit} is lowest**")
     st.dataframe(_table(top_contexts(h[:, unit], enc.tokens, TOP_K, largest=False)),
                  hide_index=True, key="atlas_bottom")
+
+st.plotly_chart(text_heatmap(enc.tokens, h[:, unit], width=TEXT_WIDTH, zmax=1.0,
+                             colorbar_title=f"h[{unit}]", hover_name=f"h[{unit}] =",
+                             title=f"h_t[{unit}] over the text: red +1, white 0, blue −1"),
+                key="atlas_text_fig")

@@ -13,9 +13,9 @@ from rnn.analysis import (
     step_gradients,
 )
 from ui.models import ModelEntry, add_model, current_key, models, set_current
+from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
 
-MAX_TOKENS = 300  # the (T, T) sensitivity matrix grows as T^2
-DEFAULT_TEXT = "The keeper climbed the steps to the lamp room, as he did every evening."
+MATRIX_MAX = 200  # longest text whose (T, T) sensitivity matrix is computed
 SCALES = [round(s, 2) for s in np.arange(0.25, 3.001, 0.05)]
 
 st.title("Backprop through time")
@@ -38,15 +38,6 @@ def _base_of(entry: ModelEntry) -> ModelEntry:
     return base or entry
 
 
-def _pick_model() -> ModelEntry:
-    keys = list(models())
-    if st.session_state.get("bptt_model") != current_key():
-        st.session_state["bptt_model"] = current_key()
-    st.selectbox("Model", keys, key="bptt_model", format_func=lambda k: models()[k].label,
-                 on_change=lambda: set_current(st.session_state["bptt_model"]))
-    return models()[current_key()]
-
-
 def _use_scale(base: ModelEntry, scale: float) -> ModelEntry:
     """The base model, or a copy with W_h scaled, registered and made current for every page."""
     if scale == 1.0:
@@ -66,47 +57,47 @@ def _use_scale(base: ModelEntry, scale: float) -> ModelEntry:
     return models()[key]
 
 
-top = st.columns([2, 3])
-with top[0]:
-    picked = _pick_model()
-    base = _base_of(picked)
-    if st.session_state.get("_bptt_picked") != picked.key:  # a new pick sets the slider
-        st.session_state["bptt_scale"] = float(picked.meta.get("scale", 1.0)) \
-            if picked.source == "scaled" else 1.0
-    scale = st.select_slider(
-        "What if: multiply W_h by", SCALES, key="bptt_scale",
-        help="A copy of the model with its recurrent weights scaled (the original is kept). "
-             "The Explorer and the other pages show this copy too.")
-    entry = _use_scale(base, float(scale))
-    st.session_state["_bptt_picked"] = entry.key
-with top[1]:
-    text = st.text_area("Text", DEFAULT_TEXT, key="bptt_text", height=110)
+# Settle the model before the picker draws, so the picker already shows the scaled copy.
+picked = models()[current_key()]
+if st.session_state.get("_bptt_picked") != picked.key:  # a new pick sets the slider
+    st.session_state["bptt_scale"] = float(picked.meta.get("scale", 1.0)) \
+        if picked.source == "scaled" else 1.0
+entry = _use_scale(_base_of(picked), float(st.session_state.get("bptt_scale", 1.0)))
+st.session_state["_bptt_picked"] = entry.key
+model_picker_ui()
 
-if not text:
-    st.info("Type a sentence above to see how its gradients flow back through time.")
+top = st.columns([3, 2])
+with top[0]:
+    choice = text_input_ui()
+with top[1]:
+    st.select_slider(
+        "What if: multiply W_h by", SCALES, key="bptt_scale",
+        help="Works on a copy of the model with its recurrent weights scaled; the original is "
+             "kept. The copy becomes the current model, so the Explorer shows it too.")
+
+if choice.empty:
     st.stop()
 try:
-    prepared = prepare_text(entry.vocab, text, MAX_TOKENS + 1, min_tokens=2)
+    prepared = prepare_text(entry.vocab, choice.text, MAX_CHARS, min_tokens=2)
 except RNNError as e:
     st.info(f"{e} The loss at a step needs the next token as its target.")
     st.stop()
 enc = prepared.encoded
-if prepared.cut:
-    st.warning(f"The text is cut to its first {MAX_TOKENS + 1} tokens ({prepared.cut} dropped).")
 if enc.unknown:
-    shown = ", ".join(repr(t) for t in enc.unknown_tokens[:20])
-    st.caption(f"Not in the model's vocabulary, read as <unk>: {shown}")
+    shown = ", ".join(quote_token(t) for t in enc.unknown_tokens[:20])
+    st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
 
 ids, targets = enc.ids[:-1], enc.ids[1:]  # step t reads token t and predicts token t+1
 tokens = enc.tokens[:-1]
 T = len(ids)
 
+# Results per (model, text) in this session: a slider move recomputes only the chosen step.
 cache = st.session_state.setdefault("_bptt_cache", {})
-if cache.get("model") is not entry.model or not np.array_equal(cache.get("ids"), enc.ids):
-    trace = entry.model.forward(ids)
+if cache.get("model") is not entry.model:
     cache.clear()
-    cache.update(model=entry.model, ids=enc.ids, trace=trace, rho=entry.model.spectral_radius(),
-                 sens=sensitivity_matrix(entry.model, trace, targets), steps={})
+    cache.update(model=entry.model, rho=entry.model.spectral_radius())
+if not np.array_equal(cache.get("ids"), enc.ids):
+    cache.update(ids=enc.ids, trace=entry.model.forward(ids), sens=None, steps={})
 
 if T > 1:
     if st.session_state.get("bptt_t", T - 1) > T - 1:
@@ -124,8 +115,8 @@ norms = grads.norms()
 vocab = entry.vocab
 cols = st.columns(4)
 cols[0].metric(f"Loss L_{t}", f"{grads.loss:.3f} nats",
-               help=f"Step {t} reads {vocab.token(int(ids[t]))!r} and should predict "
-                    f"{vocab.token(int(targets[t]))!r}.")
+               help=f"Step {t} reads {quote_token(vocab.token(int(ids[t])))} and should predict "
+                    f"{quote_token(vocab.token(int(targets[t])))}.")
 cols[1].metric("Spectral radius of W_h", f"{chain.spectral_radius:.3f}",
                help="max |eigenvalue| of W_h. Well below 1 the gradient fades with distance; "
                     "above 1 it can grow, unless tanh saturation damps it.")
@@ -140,6 +131,7 @@ st.caption("Colour: log10 ‖dL_t/dx_k‖, the gradient reaching input token k (
            "dL_t/dx_k = W_iᵀ dL_t/da_k). The outlined token is step t; later tokens do not "
            "affect L_t.")
 st.plotly_chart(gradient_text(tokens, norms["dx"], t), key="bptt_text_fig")
+st.markdown(f"**How the loss at step {t} fades (or grows) with the distance back**")
 st.plotly_chart(gradient_decay(tokens, t, norms["dh"], norms["dx"], chain.frobenius,
                                chain.saturated), key="bptt_decay_fig")
 st.caption("Norms are Euclidean 2-norms over units. The dotted line is the Frobenius norm of the "
@@ -147,5 +139,13 @@ st.caption("Norms are Euclidean 2-norms over units. The dotted line is the Frobe
            "at √H for k = t (the identity). On a log axis, a straight falling line is an "
            "exponentially vanishing gradient.")
 
-with st.expander("Every step at once: the (T, T) matrix of ‖dL_t/dh_k‖", expanded=False):
+st.subheader("Every step at once")
+if T > MATRIX_MAX:
+    st.caption(f"The matrix of every loss step against every state is drawn for texts of up to "
+               f"{MATRIX_MAX} steps (its cost grows as T²); this one has {T}.")
+elif st.toggle("Show the (T, T) matrix of ‖dL_t/dh_k‖", True, key="bptt_matrix"):
+    if cache["sens"] is None:
+        cache["sens"] = sensitivity_matrix(entry.model, cache["trace"], targets)
     st.plotly_chart(sensitivity_heatmap(cache["sens"].dh_norm, tokens, t), key="bptt_matrix_fig")
+    st.caption("Row t is the curve above for the loss at step t. Reading down a column: how "
+               "much state h_k matters to every later loss.")

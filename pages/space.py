@@ -6,12 +6,11 @@ import streamlit as st
 from figures.space import explained_variance, trajectory
 from rnn import RNNError
 from rnn.analysis import fit_pca, prepare_text, reference_text
-from ui.models import current_key, models, set_current
+from ui.models import models
+from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
 
-MAX_TOKENS = 300
 REFERENCE_CHARS = 5000
 CLOUD_POINTS = 1500  # reference states drawn behind the path (every n-th one)
-DEFAULT_TEXT = "The lighthouse stood at the end of a long finger of rock."
 
 st.title("Hidden-state space")
 st.markdown(
@@ -25,54 +24,44 @@ if not models():
     st.stop()
 
 
-def _pick_model():
-    if st.session_state.get("space_model") != current_key():
-        st.session_state["space_model"] = current_key()
-    st.selectbox("Model", list(models()), key="space_model",
-                 format_func=lambda k: models()[k].label,
-                 on_change=lambda: set_current(st.session_state["space_model"]))
-    return models()[current_key()]
-
-
-top = st.columns([2, 3])
+entry = model_picker_ui()
+top = st.columns([3, 1, 1])
 with top[0]:
-    entry = _pick_model()
-    opts = st.columns(2)
-    dims = opts[0].radio("View", [2, 3], key="space_dims", horizontal=True,
-                         format_func=lambda d: f"{d}-D")
-    show_cloud = opts[1].toggle("Reference states", True, key="space_cloud",
-                                help="Draw the states of the reference text as a grey cloud.")
-with top[1]:
-    text = st.text_area("Text", DEFAULT_TEXT, key="space_text", height=110)
+    choice = text_input_ui()
+dims = top[1].radio("View", [2, 3], key="space_dims", horizontal=True,
+                    format_func=lambda d: f"{d}-D")
+show_cloud = top[2].toggle("Reference states", True, key="space_cloud",
+                           help="Draw the states of the reference text as a grey cloud.")
 
-if not text:
-    st.info("Type a sentence above to see the path its hidden states take.")
+if choice.empty:
     st.stop()
 try:
-    prepared = prepare_text(entry.vocab, text, MAX_TOKENS)
+    prepared = prepare_text(entry.vocab, choice.text, MAX_CHARS)
 except RNNError as e:
     st.error(str(e))
     st.stop()
 enc = prepared.encoded
-if prepared.cut:
-    st.warning(f"The text is cut to its first {MAX_TOKENS} tokens ({prepared.cut} dropped).")
 if enc.unknown:
-    shown = ", ".join(repr(t) for t in enc.unknown_tokens[:20])
-    st.caption(f"Not in the model's vocabulary, read as <unk>: {shown}")
+    shown = ", ".join(quote_token(t) for t in enc.unknown_tokens[:20])
+    st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
 
 # PCA of the model's states over its own corpus, once per model and session.
+ref_text, ref_title = reference_text(entry.meta, REFERENCE_CHARS)
+ref_source = f"the first {len(ref_text)} characters of its corpus “{ref_title}”"
+if not ref_text:  # the model names no built-in corpus: fit on the user's text
+    ref_text, ref_source = choice.text, "your text (the model names no built-in corpus)"
 fit = st.session_state.setdefault("_space_pca", {})
-if fit.get("model") is not entry.model:
-    ref_text, ref_title = reference_text(entry.meta, REFERENCE_CHARS)
-    ref_source = f"the first {len(ref_text)} characters of its corpus “{ref_title}”"
-    if len(entry.vocab.encode(ref_text)) < 2:  # no built-in corpus: fit on the user's text
-        ref_text, ref_source = text, "your text (the model names no built-in corpus)"
+if fit.get("model") is not entry.model or fit.get("ref") != ref_text:
     ref_h = entry.model.forward(entry.vocab.encode(ref_text)).h  # (N, H)
-    pca = fit_pca(ref_h, n_components=10)
+    try:
+        pca = fit_pca(ref_h, n_components=10)
+    except RNNError:
+        st.info("Type at least two characters: PCA needs two or more states to find axes.")
+        st.stop()
     every = max(1, len(ref_h) // CLOUD_POINTS)
     fit.clear()
-    fit.update(model=entry.model, pca=pca, cloud=pca.project(ref_h[::every]), source=ref_source,
-               n_ref=len(ref_h))
+    fit.update(model=entry.model, ref=ref_text, pca=pca, cloud=pca.project(ref_h[::every]),
+               source=ref_source, n_ref=len(ref_h))
 pca = fit["pca"]
 
 cache = st.session_state.setdefault("_space_cache", {})
@@ -98,12 +87,16 @@ for i in range(3):
     cols[i].metric(f"PC{i + 1} explains", f"{ratio[i]:.1%}" if i < len(ratio) else "–")
 cols[3].metric(f"First {dims} together", f"{ratio[:dims].sum():.1%}")
 
-main, side = st.columns([4, 1])
-with main:
-    fig = trajectory(z, enc.tokens, ratio, t=t, dims=dims,
-                     reference=fit["cloud"] if show_cloud else None)
-    st.plotly_chart(fig, key="space_fig")
-with side:
+fig = trajectory(z, enc.tokens, ratio, t=t, dims=dims,
+                 reference=fit["cloud"] if show_cloud else None)
+st.plotly_chart(fig, key="space_fig")
+below = st.columns([1, 2], gap="large")
+with below[0]:
     st.plotly_chart(explained_variance(ratio), key="space_var_fig")
-    st.caption(f"PCA fitted on the {fit['n_ref']} hidden states of {fit['source']}. "
-               "Points close together are states the network treats alike.")
+with below[1]:
+    st.markdown("**What am I looking at?**")
+    st.caption(f"PCA fitted on the {fit['n_ref']} hidden states of {fit['source']}. Each point "
+               "is h_t after reading the token written beside it; points close together are "
+               "states the network treats alike. The axes keep only the share of the variance "
+               "shown in their titles: two states far apart in all "
+               f"{entry.model.hidden_size} dimensions can still land close together here.")
