@@ -7,11 +7,10 @@ import plotly.graph_objects as go
 
 from .style import base_layout, token_label
 
-PATH_COLOUR = "#1f4e9c"
 NOW_COLOUR = "#d0661a"
 CLOUD_COLOUR = "rgba(150,150,150,0.25)"
 CLOUD_3D = "rgba(110,110,110,0.45)"  # 3-D points are tiny: a darker grey to be seen
-FAINT_COLOUR = "rgba(31,78,156,0.3)"
+LINE_COLOUR = "rgba(31,78,156,0.45)"
 
 
 def _axis_titles(ratio: np.ndarray, dims: int) -> list[str]:
@@ -35,7 +34,8 @@ def trajectory(
     reference : array, shape (N, K), optional
         Projected reference states, drawn as a faint cloud behind the path.
     animate : bool
-        Add one frame per step with a play button and a slider that walk along the path.
+        Add one frame per step and Play / Pause buttons that walk the marker along the path
+        in the browser, without a rerun.
     """
     z = np.asarray(z, dtype=float)
     T = len(tokens)
@@ -53,9 +53,6 @@ def trajectory(
             out["z"] = z[sl, 2].tolist()
         return out
 
-    def path(upto: int) -> dict:
-        return coords(slice(0, upto + 1))
-
     def now(i: int) -> dict:
         return dict(**coords(slice(i, i + 1)), text=[labels[i]], hovertext=[hover[i]])
 
@@ -69,19 +66,15 @@ def trajectory(
                               marker=dict(size=2 if three else 4,
                                           color=CLOUD_3D if three else CLOUD_COLOUR),
                               hoverinfo="skip"))
-    # The whole path, faint and labelled; the walked part is redrawn bold on top of it, so an
-    # animation frame only carries numbers (cheap to build and to send).
+    # The path, its points shaded from light (first token) to dark (last) so the direction of
+    # travel shows; an animation frame moves only the "now" marker (cheap to build and send).
     traces.append(Scatter(
         **coords(slice(None)), mode="lines+markers+text", name="your text",
         text=labels, hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
-        line=dict(color=FAINT_COLOUR, width=1), marker=dict(size=2 if three else 5,
-                                                            color=FAINT_COLOUR),
-        textposition="top center", textfont=dict(size=11, color="#555"),
-    ))
-    traces.append(Scatter(
-        **path(t), mode="lines+markers", name="walked so far", hoverinfo="skip",
-        line=dict(color=PATH_COLOUR, width=3), marker=dict(size=3 if three else 6,
-                                                           color=PATH_COLOUR),
+        line=dict(color=LINE_COLOUR, width=1.5),
+        marker=dict(size=3 if three else 7, color=np.arange(T), colorscale="Blues",
+                    cmin=-0.4 * T, cmax=T - 1),
+        textposition="top center", textfont=dict(size=11, color="#444"),
     ))
     traces.append(Scatter(
         **now(t), mode="markers+text", name="now",
@@ -90,25 +83,17 @@ def trajectory(
         hovertemplate="now: %{hovertext}<extra></extra>",
     ))
     fig = go.Figure(traces)
-    moving = [len(traces) - 2, len(traces) - 1]
     if animate and T > 1:
-        fig.frames = [dict(name=str(i), data=[path(i), now(i)], traces=moving) for i in range(T)]
+        fig.frames = [dict(name=str(i), data=[now(i)], traces=[len(traces) - 1])
+                      for i in range(T)]
         play = dict(label="▶ Play", method="animate", args=[None, dict(
             frame=dict(duration=250, redraw=three), fromcurrent=True,
             transition=dict(duration=0), mode="immediate")])
         pause = dict(label="❚❚ Pause", method="animate", args=[[None], dict(
             frame=dict(duration=0, redraw=False), mode="immediate")])
         fig.update_layout(
-            updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.16, xanchor="left",
+            updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.1, xanchor="left",
                               yanchor="top", buttons=[play, pause], pad=dict(r=8, t=8))],
-            sliders=[dict(active=t, x=0.2, len=0.8, y=-0.12, yanchor="top",
-                          currentvalue=dict(prefix="step ", font=dict(size=12)),
-                          pad=dict(t=8), steps=[dict(
-                              label=labels[i], method="animate",
-                              args=[[str(i)], dict(frame=dict(duration=0, redraw=three),
-                                                   mode="immediate",
-                                                   transition=dict(duration=0))])
-                              for i in range(T)])],
         )
     titles = _axis_titles(np.asarray(explained), dims)
     base_layout(fig, title="", height=620)
@@ -125,7 +110,7 @@ def trajectory(
         fig.update_yaxes(title=titles[1], range=[lo[1] - pad[1], hi[1] + pad[1]],
                          zeroline=False, gridcolor="#eee")
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
-                      margin=dict(l=10, r=10, t=30, b=150 if animate and T > 1 else 10))
+                      margin=dict(l=10, r=10, t=30, b=90 if animate and T > 1 else 10))
     return fig
 
 

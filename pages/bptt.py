@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from figures.bptt import gradient_decay, gradient_text, sensitivity_heatmap
+from figures.bptt import gradient_decay, gradient_text, mark_loss_step, sensitivity_heatmap
 from rnn import RNNError
 from rnn.analysis import (
     jacobian_chain,
@@ -97,7 +97,7 @@ if cache.get("model") is not entry.model:
     cache.clear()
     cache.update(model=entry.model, rho=entry.model.spectral_radius())
 if not np.array_equal(cache.get("ids"), enc.ids):
-    cache.update(ids=enc.ids, trace=entry.model.forward(ids), sens=None, steps={})
+    cache.update(ids=enc.ids, trace=entry.model.forward(ids), sens_fig=None, steps={})
 
 if T > 1:
     if st.session_state.get("bptt_t", T - 1) > T - 1:
@@ -144,8 +144,9 @@ if T > MATRIX_MAX:
     st.caption(f"The matrix of every loss step against every state is drawn for texts of up to "
                f"{MATRIX_MAX} steps (its cost grows as T²); this one has {T}.")
 elif st.toggle("Show the (T, T) matrix of ‖dL_t/dh_k‖", True, key="bptt_matrix"):
-    if cache["sens"] is None:
-        cache["sens"] = sensitivity_matrix(entry.model, cache["trace"], targets)
-    st.plotly_chart(sensitivity_heatmap(cache["sens"].dh_norm, tokens, t), key="bptt_matrix_fig")
+    if cache["sens_fig"] is None:  # built once per (model, text); a step only moves the outline
+        sens = sensitivity_matrix(entry.model, cache["trace"], targets)
+        cache["sens_fig"] = sensitivity_heatmap(sens.dh_norm, tokens)
+    st.plotly_chart(mark_loss_step(cache["sens_fig"], t), key="bptt_matrix_fig")
     st.caption("Row t is the curve above for the loss at step t. Reading down a column: how "
                "much state h_k matters to every later loss.")
