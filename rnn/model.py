@@ -22,8 +22,10 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .errors import RNNError
+from .optim import flat_buffer
 
 PARAMS = ("W_i", "W_h", "b_h", "W_o", "b_o")
+ONE_HOT_MAX = 16384  # up to this many N * V entries, dW_i is a one-hot GEMM (measured faster)
 
 
 @dataclass
@@ -73,7 +75,7 @@ def _as_batch(ids, h0, H: int, V: int, dtype) -> tuple[np.ndarray, np.ndarray, b
     ids = np.asarray(ids)
     if ids.ndim not in (1, 2) or ids.size == 0:
         raise RNNError(f"Token ids must be shaped (T,) or (B, T) with B, T >= 1, got {ids.shape}.")
-    if not np.issubdtype(ids.dtype, np.integer):
+    if ids.dtype.kind not in "iu":  # integer (np.issubdtype is slow on the hot path)
         raise RNNError("Token ids must be integers.")
     if ids.min() < 0 or ids.max() >= V:
         raise RNNError(f"Token ids must lie in 0..{V - 1} for a vocabulary of {V}.")
@@ -156,24 +158,30 @@ class RNN:
 
     # -- forward -----------------------------------------------------------------------------
 
-    def _forward_tm(self, ids2: np.ndarray, h0b: np.ndarray):
-        """Time-major forward over (B, T) ids: returns Wi_x, Wh_h, a, h (T, B, H), probs (T, B, V)."""
-        ids_tm = ids2.T  # (T, B)
+    def _forward_tm(self, ids_tm: np.ndarray, h0b: np.ndarray, trace: bool = False):
+        """Time-major forward over (T, B) ids.
+
+        Returns ``h_all`` (T+1, B, H), whose row 0 is h0 and rows 1.. are h_t (so h_{t-1} for
+        every t is the view ``h_all[:-1]``), and the logits y (T, B, V); with ``trace`` also
+        Wi_x, Wh_h and a (T, B, H), the intermediates a Trace records.
+        """
         T, B = ids_tm.shape
         H = self.hidden_size
-        Wi_x = self.W_i.T[ids_tm]  # (T, B, H): W_i x_t is a column lookup, for all t at once
-        Wh_h = np.empty_like(Wi_x)  # (T, B, H)
-        a = Wi_x + self.b_h  # (T, B, H), the recurrence adds W_h h_{t-1} below
-        h = np.empty((T, B, H), self.dtype)
-        W_hT = self.W_h.T
-        h_prev = h0b
+        a = np.ascontiguousarray(self.W_i.T)[ids_tm]  # (T, B, H): W_i x_t is row ids[t] of W_i^T
+        Wi_x = a.copy() if trace else None
+        a += self.b_h  # a_t = W_i x_t + b_h, the recurrence adds W_h h_{t-1} below
+        Wh_h = np.empty_like(a) if trace else np.empty((1, B, H), self.dtype)  # (T or 1, B, H)
+        h_all = np.empty((T + 1, B, H), self.dtype)
+        h_all[0] = h0b
+        W_hT = np.ascontiguousarray(self.W_h.T)  # (H, H); a contiguous copy multiplies faster
         for t in range(T):  # the one loop the recurrence forbids us to batch
-            np.dot(h_prev, W_hT, out=Wh_h[t])  # W_h h_{t-1}          (B, H)
-            a[t] += Wh_h[t]  # a_t = W_i x_t + b_h + W_h h_{t-1}
-            h_prev = np.tanh(a[t], out=h[t])  # h_t
-        y = np.dot(h.reshape(T * B, H), self.W_o.T).reshape(T, B, -1)  # (T, B, V), all t at once
+            Wh_t = Wh_h[t if trace else 0]
+            np.dot(h_all[t], W_hT, out=Wh_t)  # W_h h_{t-1}          (B, H)
+            a[t] += Wh_t  # a_t = W_i x_t + b_h + W_h h_{t-1}
+            np.tanh(a[t], out=h_all[t + 1])  # h_t
+        y = np.dot(h_all[1:].reshape(T * B, H), self.W_o.T).reshape(T, B, -1)  # (T, B, V), all t
         y += self.b_o
-        return Wi_x, Wh_h, a, h, y
+        return (h_all, y, Wi_x, Wh_h, a) if trace else (h_all, y)
 
     def forward(self, ids, h0=None) -> Trace:
         """Run the network over token ids and record every intermediate.
@@ -190,7 +198,8 @@ class RNN:
             ``Wi_x, Wh_h, a, h`` shaped (T, H) or (B, T, H); ``logits, probs`` (T, V) or (B, T, V).
         """
         ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
-        Wi_x, Wh_h, a, h, y = self._forward_tm(ids2, h0b)
+        h_all, y, Wi_x, Wh_h, a = self._forward_tm(ids2.T, h0b, trace=True)
+        h = h_all[1:]
         p = softmax(y)
         arrays = [np.ascontiguousarray(x.swapaxes(0, 1)) for x in (Wi_x, Wh_h, a, h, y, p)]
         if single:
@@ -207,7 +216,7 @@ class RNN:
     def loss(self, ids, targets, h0=None) -> float:
         """Mean cross-entropy (nats per token) of predicting ``targets`` from ``ids``."""
         ids2, h0b, _ = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
-        *_, y = self._forward_tm(ids2, h0b)
+        _, y = self._forward_tm(ids2.T, h0b)
         return _cross_entropy(y, _targets_tm(targets, ids2, self.vocab_size))[0]
 
     def backward_full(self, ids, targets, h0=None) -> Backward:
@@ -225,9 +234,9 @@ class RNN:
         """
         ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
         tg = _targets_tm(targets, ids2, self.vocab_size)
-        _, _, _, h, y = self._forward_tm(ids2, h0b)
+        h_all, y = self._forward_tm(ids2.T, h0b)
         loss, dy = _cross_entropy(y, tg, want_grad=True)
-        grads, dh, da, dh0 = self._backward_tm(ids2.T, h0b, h, dy)
+        grads, dh, da, dh0 = self._backward_tm(ids2.T, h_all, dy)
         dh, da = dh.swapaxes(0, 1), da.swapaxes(0, 1)
         if single:
             dh, da, dh0 = dh[0], da[0], dh0[0]
@@ -241,45 +250,78 @@ class RNN:
         loss : float
             Mean cross-entropy in nats over all predicted tokens.
         grads : dict of str to array
-            ``W_i, W_h, b_h, W_o, b_o``, each shaped like its parameter.
+            ``W_i, W_h, b_h, W_o, b_o``, each shaped like its parameter (views of one buffer,
+            laid out as ``optim.flat_buffer(self.params())``).
         h_last : array, shape (H,) or (B, H)
             The final hidden state, to carry into the next window (truncated BPTT).
         """
         ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
         tg = _targets_tm(targets, ids2, self.vocab_size)
-        _, _, _, h, y = self._forward_tm(ids2, h0b)
-        loss, dy = _cross_entropy(y, tg, want_grad=True)
-        grads = self._backward_tm(ids2.T, h0b, h, dy)[0]
-        h_last = h[-1].copy()
+        loss, grads, h_last = self._loss_and_grads_tm(ids2.T, tg, h0b)
+        h_last = h_last.copy()
         return loss, grads, (h_last[0] if single else h_last)
 
-    def _backward_tm(self, ids_tm, h0b, h, dy):
-        """Backprop through time over time-major arrays; dy is dL/dy_t, shaped (T, B, V)."""
-        T, B, H = h.shape
-        V = self.vocab_size
+    def _loss_and_grads_tm(self, ids_tm, tg_tm, h0b, out=None):
+        """``loss_and_grads`` on checked time-major (T, B) ids and targets, without the checks.
+
+        Returns the loss, the gradients (written into ``out``, a dict of arrays shaped like the
+        parameters, when given) and h_T (B, H), a view into the forward's states.
+        """
+        h_all, y = self._forward_tm(ids_tm, h0b)
+        loss, dy = _cross_entropy(y, tg_tm, want_grad=True)
+        grads = self._backward_tm(ids_tm, h_all, dy, out)[0]
+        return loss, grads, h_all[-1]
+
+    def _backward_tm(self, ids_tm, h_all, dy, out=None):
+        """Backprop through time over time-major arrays.
+
+        ``h_all`` (T+1, B, H) is h0 followed by every h_t, ``dy`` (T, B, V) is dL/dy_t; the
+        gradients go into ``out`` (arrays shaped like the parameters) when given.
+        """
+        T, B, V = dy.shape
+        H = self.hidden_size
         N = T * B
-        h_flat = h.reshape(N, H)
+        g = out if out is not None else flat_buffer(self.params(), zero=False)[1]  # one buffer
+        h_flat = h_all[1:].reshape(N, H)  # h_t        (N, H)
+        h_prev = h_all[:-1].reshape(N, H)  # h_{t-1}   (N, H)
         dy_flat = dy.reshape(N, V)
-        dW_o = np.dot(dy_flat.T, h_flat)  # (V, H) = sum_t dy_t h_t^T
-        db_o = dy_flat.sum(axis=0)  # (V,)
+        np.dot(dy_flat.T, h_flat, out=g["W_o"])  # (V, H) = sum_t dy_t h_t^T
+        np.sum(dy_flat, axis=0, out=g["b_o"])  # (V,)
         dh = np.dot(dy_flat, self.W_o).reshape(T, B, H)  # dL/dh_t through y_t, all t at once
         da = np.empty_like(dh)  # (T, B, H)
-        one_minus_h2 = 1.0 - h * h  # tanh'(a_t) = 1 - h_t^2
+        one_minus_h2 = np.multiply(h_all[1:], h_all[1:])
+        np.subtract(1.0, one_minus_h2, out=one_minus_h2)  # tanh'(a_t) = 1 - h_t^2
         W_h = self.W_h
-        dh_next = np.zeros((B, H), h.dtype)  # dL/dh_t arriving from step t+1
+        dh_next = np.zeros((B, H), dy.dtype)  # dL/dh_t arriving from step t+1
         for t in range(T - 1, -1, -1):
-            dh[t] += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
+            if t < T - 1:  # nothing arrives from beyond the window
+                dh[t] += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
             np.multiply(one_minus_h2[t], dh[t], out=da[t])  # dL/da_t
-            dh_next = np.dot(da[t], W_h)  # W_h^T da_t, flows into h_{t-1}
+            np.dot(da[t], W_h, out=dh_next)  # W_h^T da_t, flows into h_{t-1}
         da_flat = da.reshape(N, H)
-        h_prev = np.concatenate([h0b[None], h[:-1]]).reshape(N, H)  # h_{t-1}  (N, H)
-        dW_h = np.dot(da_flat.T, h_prev)  # (H, H) = sum_t da_t h_{t-1}^T
-        db_h = da_flat.sum(axis=0)  # (H,)
-        x = np.zeros((N, V), h.dtype)  # one-hot x_t
-        x[np.arange(N), ids_tm.reshape(N)] = 1.0
-        dW_i = np.dot(da_flat.T, x)  # (H, V) = sum_t da_t x_t^T
-        grads = {"W_i": dW_i, "W_h": dW_h, "b_h": db_h, "W_o": dW_o, "b_o": db_o}
-        return grads, dh, da, dh_next
+        np.dot(da_flat.T, h_prev, out=g["W_h"])  # (H, H) = sum_t da_t h_{t-1}^T
+        np.sum(da_flat, axis=0, out=g["b_h"])  # (H,)
+        ids_flat = ids_tm.reshape(N)
+        if N * V <= ONE_HOT_MAX:  # small: one GEMM with the one-hot x_t takes fewest calls
+            x = np.zeros((N, V), dy.dtype)
+            x[np.arange(N), ids_flat] = 1.0  # one-hot x_t  (N, V)
+            np.dot(da_flat.T, x, out=g["W_i"])  # (H, V) = sum_t da_t x_t^T
+        else:  # large: add up da_t per token id, never forming the (N, V) one-hot matrix
+            _sum_rows_by_id(da_flat, ids_flat, g["W_i"].T)  # (V, H) view of dW_i
+        return g, dh, da, dh_next
+
+
+def _sum_rows_by_id(rows: np.ndarray, ids: np.ndarray, out: np.ndarray) -> None:
+    """out[v] = sum of rows[n] over the n with ids[n] == v (zero for absent v).
+
+    This is sum_t da_t x_t^T for one-hot x_t without the (N, V) one-hot matrix: sort the ids,
+    then add up each run of equal ids with one reduceat. Cost grows with N, not with N * V.
+    """
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+    out[...] = 0.0
+    out[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
 
 
 def _targets_tm(targets, ids2: np.ndarray, V: int) -> np.ndarray:
@@ -288,7 +330,7 @@ def _targets_tm(targets, ids2: np.ndarray, V: int) -> np.ndarray:
     tg2 = tg[None] if tg.ndim == 1 else tg
     if tg2.shape != ids2.shape:
         raise RNNError(f"targets must be shaped like the ids {ids2.shape}, got {tg.shape}.")
-    if not np.issubdtype(tg2.dtype, np.integer) or tg2.min() < 0 or tg2.max() >= V:
+    if tg2.dtype.kind not in "iu" or tg2.min() < 0 or tg2.max() >= V:
         raise RNNError(f"targets must be integer token ids in 0..{V - 1}.")
     return tg2.T
 
@@ -297,15 +339,16 @@ def _cross_entropy(y: np.ndarray, tg: np.ndarray, want_grad: bool = False):
     """Mean cross-entropy of logits y (T, B, V) against targets (T, B), and dL/dy if asked."""
     T, B, V = y.shape
     N = T * B
-    y_max = y.max(axis=-1, keepdims=True)
-    e = np.exp(y - y_max)
-    Z = e.sum(axis=-1, keepdims=True)
-    y_t = np.take_along_axis(y, tg[..., None], axis=-1)  # logit of each target
+    y2 = y.reshape(N, V)
+    pick = (np.arange(N), tg.reshape(N))  # (row, target) of each prediction
+    y_max = y2.max(axis=1, keepdims=True)  # (N, 1)
+    e = np.exp(np.subtract(y2, y_max), out=np.empty_like(y2))  # (N, V)
+    Z = e.sum(axis=1, keepdims=True)  # (N, 1)
+    y_t = y2[pick][:, None]  # (N, 1) logit of each target
     loss = float(np.sum(np.log(Z) + y_max - y_t)) / N  # -log p_t[target] = log Z - y_target
     if not want_grad:
         return loss, None
     e /= Z  # p_t
-    dy = e  # dL/dy_t = (p_t - onehot(target_t)) / N
-    np.put_along_axis(dy, tg[..., None], np.take_along_axis(dy, tg[..., None], -1) - 1.0, -1)
-    dy /= N
-    return loss, dy
+    e[pick] -= 1.0  # dL/dy_t = (p_t - onehot(target_t)) / N
+    e /= N
+    return loss, e.reshape(T, B, V)

@@ -27,24 +27,67 @@ def clip_global_norm(grads: dict[str, np.ndarray], max_norm: float, norm: float)
             g *= max_norm / norm
 
 
+def flat_buffer(like: dict[str, np.ndarray], zero: bool = True):
+    """One contiguous buffer (zeroed unless ``zero`` is False) with room for arrays shaped like
+    ``like``, and a view of it per name: ``(flat, views)``. Element-wise work on all of them
+    (clipping, updates, copies) is then one call."""
+    dtypes = {v.dtype for v in like.values()}
+    if len(dtypes) != 1:
+        raise RNNError("All arrays sharing one buffer must have the same dtype.")
+    flat = (np.zeros if zero else np.empty)(sum(v.size for v in like.values()), dtypes.pop())
+    views, start = {}, 0
+    for k, v in like.items():
+        views[k] = flat[start : start + v.size].reshape(v.shape)
+        start += v.size
+    return flat, views
+
+
 class Optimizer:
-    """Updates named parameter arrays in place from gradients; its state can be saved and restored."""
+    """Updates named parameter arrays in place from gradients; its state can be saved and restored.
+
+    Each slot's state lives in one buffer laid out by ``flat_buffer(params)``: ``state[s][k]``
+    are views of ``flat[s]``, so that ``update_flat`` updates all parameters in a few calls.
+    """
 
     slots: tuple[str, ...] = ()  # per-parameter state arrays, e.g. Adagrad's squared-gradient sum
+    n_tmp = 0  # scratch arrays an update needs (allocated once, not at every step)
 
     def __init__(self, params: dict[str, np.ndarray], lr: float) -> None:
         if not np.isfinite(lr) or lr <= 0:
             raise RNNError("The learning rate must be a positive number.")
         self.lr = lr
         self.t = 0  # number of updates made
-        self.state = {s: {k: np.zeros_like(p) for k, p in params.items()} for s in self.slots}
+        if len({p.dtype for p in params.values()}) == 1:
+            self.flat, self.state = {}, {}
+            for s in self.slots:
+                self.flat[s], self.state[s] = flat_buffer(params)
+            self._tmp = [flat_buffer(params) for _ in range(self.n_tmp)]  # (flat, views) pairs
+        else:  # parameters of mixed dtypes: one array each, no flat updates
+            self.flat = None
+            self.state = {s: {k: np.zeros_like(p) for k, p in params.items()} for s in self.slots}
+            self._tmp = None
 
     def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        self.t += 1
+        """One step on every named parameter array, in place."""
+        self._begin()
         for k, p in params.items():
-            self._update_one(k, p, grads[k])
+            tmp = ([views[k] for _, views in self._tmp] if self._tmp is not None
+                   else [np.empty_like(p) for _ in range(self.n_tmp)])
+            self._apply(p, grads[k], *(self.state[s][k] for s in self.slots), *tmp)
 
-    def _update_one(self, k: str, p: np.ndarray, g: np.ndarray) -> None:
+    def update_flat(self, p: np.ndarray, g: np.ndarray) -> None:
+        """``update`` for parameters and gradients held in buffers laid out like ``flat_buffer``
+        of the params this optimizer was made for: the same numbers, one call per operation."""
+        if self.flat is None:
+            raise RNNError("This optimizer keeps one array per parameter; use update().")
+        self._begin()
+        self._apply(p, g, *(self.flat[s] for s in self.slots), *(f for f, _ in self._tmp))
+
+    def _begin(self) -> None:
+        self.t += 1
+
+    def _apply(self, p: np.ndarray, g: np.ndarray, *state_and_tmp: np.ndarray) -> None:
+        """Update p in place from g, given the slots' state arrays then the scratch arrays."""
         raise NotImplementedError
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -72,10 +115,11 @@ class SGD(Optimizer):
             raise RNNError("Momentum must lie in [0, 1).")
         self.momentum = momentum
 
-    def _update_one(self, k, p, g):
-        v = self.state["velocity"][k]
+    n_tmp = 1
+
+    def _apply(self, p, g, v, tmp):
         v *= self.momentum
-        v -= self.lr * g
+        v -= np.multiply(g, self.lr, out=tmp)  # lr g
         p += v
 
 
@@ -85,10 +129,12 @@ class Adagrad(Optimizer):
     slots = ("mem",)
     eps = 1e-8
 
-    def _update_one(self, k, p, g):
-        m = self.state["mem"][k]
-        m += g * g
-        p -= self.lr * g / np.sqrt(m + self.eps)
+    n_tmp = 2
+
+    def _apply(self, p, g, m, tmp, tmp2):
+        m += np.multiply(g, g, out=tmp)  # g^2
+        root = np.sqrt(np.add(m, self.eps, out=tmp), out=tmp)  # sqrt(m + eps)
+        p -= np.divide(np.multiply(g, self.lr, out=tmp2), root, out=tmp2)  # lr g / sqrt(m + eps)
 
 
 class Adam(Optimizer):
@@ -97,22 +143,23 @@ class Adam(Optimizer):
     slots = ("m", "v")
     beta1, beta2, eps = 0.9, 0.999, 1e-8
 
-    def update(self, params, grads):
+    n_tmp = 2
+
+    def _begin(self):
         self.t += 1
         # bias corrections folded into one step size, and into eps so that it still adds to
-        # sqrt(v_hat) as documented: lr m_hat / (sqrt(v_hat) + eps) = step m / (sqrt(v) + eps_t)
-        self._step = self.lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
-        self._eps_t = self.eps * np.sqrt(1 - self.beta2**self.t)
-        for k, p in params.items():
-            self._update_one(k, p, grads[k])
+        # sqrt(v_hat) as documented: lr m_hat / (sqrt(v_hat) + eps) = step m / (sqrt(v) + eps_t);
+        # Python floats, so that float32 parameters are updated in float32
+        self._step = float(self.lr * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t))
+        self._eps_t = float(self.eps * np.sqrt(1 - self.beta2**self.t))
 
-    def _update_one(self, k, p, g):
-        m, v = self.state["m"][k], self.state["v"][k]
+    def _apply(self, p, g, m, v, tmp, tmp2):
         m *= self.beta1
-        m += (1 - self.beta1) * g
+        m += np.multiply(g, 1 - self.beta1, out=tmp)
         v *= self.beta2
-        v += (1 - self.beta2) * (g * g)
-        p -= self._step * m / (np.sqrt(v) + self._eps_t)
+        v += np.multiply(np.multiply(g, g, out=tmp), 1 - self.beta2, out=tmp)
+        denom = np.add(np.sqrt(v, out=tmp), self._eps_t, out=tmp)  # sqrt(v) + eps_t
+        p -= np.divide(np.multiply(m, self._step, out=tmp2), denom, out=tmp2)
 
 
 def make_optimizer(name: str, params: dict[str, np.ndarray], lr: float, momentum: float = 0.9):

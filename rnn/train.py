@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import RNNError
 from .model import RNN
-from .optim import OPTIMIZERS, clip_elementwise, clip_global_norm, global_norm, make_optimizer
+from .optim import OPTIMIZERS, clip_global_norm, flat_buffer, global_norm, make_optimizer
 from .vocab import LEVELS, Vocab
 
 DTYPES = ("float32", "float64")
@@ -143,8 +143,14 @@ class Trainer:
                                dtype)
         elif model.vocab_size != self.vocab.size:
             raise RNNError("The model and the vocabulary do not fit together.")
-        self.model = model.copy(dtype)
+        # the parameters live in one buffer (the model's arrays are views of it), and so do their
+        # gradients: clipping, the update and the last-good copy are then one call each per step
+        self._flat, views = flat_buffer(model.copy(dtype).params())
+        for k, v in views.items():
+            np.copyto(v, getattr(model, k))
+        self.model = RNN(**views)
         self.params = self.model.params()
+        self._grad_flat, self._grads = flat_buffer(self.params)
         self.optimizer = make_optimizer(config.optimizer, self.params, config.lr, config.momentum)
         self.starts = np.arange(B) * self.stream_len  # (B,) first token of each stream
         self.window = np.arange(T + 1)  # (T+1,) offsets of one window
@@ -155,8 +161,12 @@ class Trainer:
         self.diverged: str | None = None  # why training stopped, once it has diverged
         self._seconds = 0.0
         self._t0: float | None = None  # start of the current run(); None outside run()
-        self._good = {k: p.copy() for k, p in self.params.items()}  # parameters of the last good step
-        self._good_opt = {k: v.copy() for k, v in self.optimizer.state_arrays().items()}
+        self._good_flat, self._good = flat_buffer(self.params)  # parameters of the last good step
+        np.copyto(self._good_flat, self._flat)
+        self._good_opt_flat, self._good_opt = {}, {}  # and the optimizer state that went with them
+        for s in self.optimizer.flat:
+            self._good_opt_flat[s], views = flat_buffer(self.params)
+            self._good_opt.update({f"{s}.{k}": v for k, v in views.items()})
 
     @property
     def tokens_per_step(self) -> int:
@@ -182,20 +192,20 @@ class Trainer:
         with np.errstate(all="ignore"):
             loss, grads, h_last = self.model.loss_and_grads(x, y, self.h)
             norm = global_norm(grads)
+        g, grads = self._grads_flat(grads)
         if not (np.isfinite(loss) and np.isfinite(norm)) or (
                 cfg.max_loss is not None and loss > cfg.max_loss):
             self._diverge(loss, norm)
             return None
-        for k, p in self.params.items():  # remember these parameters: they gave a finite loss
-            np.copyto(self._good[k], p)
-        for k, v in self.optimizer.state_arrays().items():
-            np.copyto(self._good_opt[k], v)
-        if cfg.clip is not None:
-            clip_elementwise(grads, cfg.clip)
+        np.copyto(self._good_flat, self._flat)  # remember these parameters: they gave a finite loss
+        for s, state in self.optimizer.flat.items():
+            np.copyto(self._good_opt_flat[s], state)
+        if cfg.clip is not None:  # element-wise, on all gradients at once
+            np.clip(g, -cfg.clip, cfg.clip, out=g)
         if cfg.clip_norm is not None:  # the norm after element-wise clipping, if that changed it
             clip_global_norm(grads, cfg.clip_norm, norm if cfg.clip is None else global_norm(grads))
         with np.errstate(all="ignore"):
-            self.optimizer.update(self.params, grads)
+            self.optimizer.update_flat(self._flat, g)
         self.h = h_last
         self.pos += cfg.seq_len
         self.steps += 1
@@ -207,6 +217,20 @@ class Trainer:
         if self.steps % cfg.eval_every == 0:
             self.evaluate()
         return loss
+
+    def _grads_flat(self, grads: dict[str, np.ndarray]):
+        """The gradients as one buffer laid out like the parameters', and its views by name.
+
+        ``loss_and_grads`` returns views of one such buffer: then it is used as it is;
+        anything else is copied into the trainer's own buffer.
+        """
+        g = grads["W_i"].base
+        if (g is not None and g.shape == self._grad_flat.shape and g.dtype == self._flat.dtype
+                and all(v.base is g for v in grads.values())):
+            return g, grads
+        for k, v in grads.items():
+            np.copyto(self._grads[k], v)
+        return self._grad_flat, self._grads
 
     def _clock(self) -> float:
         return time.perf_counter() - self._t0
