@@ -131,7 +131,7 @@ def step_figure(
                 len=width if is_h else (n - 1) * (width + gap) - gap,
                 title=dict(text="h<sub>t</sub>" if is_h else "the four terms of a<sub>t</sub>",
                            side="top"),
-                tickfont=dict(size=10),
+                tickfont=dict(size=10), tickvals=[-1, 0, 1] if is_h else None,
             ),
         )
         traces.append(hm)
@@ -139,7 +139,8 @@ def step_figure(
         traces.append(dict(
             type="scatter", x=cc.ravel()[valid], y=rr.ravel()[valid],
             customdata=custom.ravel()[valid], mode="markers",
-            marker=dict(size=14, opacity=0, symbol="square"),
+            # small markers: the nearest centre wins, so a click anywhere in a cell is exact
+            marker=dict(size=6, opacity=0, symbol="square"),
             hovertemplate=hover.replace("%{z:.4f}", "%{text}"),
             text=[f"{v:.4f}" for v in np.asarray(step[key])],
             xaxis=xa, yaxis=ya, showlegend=False, name=f"{key} cells",
@@ -159,7 +160,7 @@ def step_figure(
             annotations.append(dict(
                 text=f"<b>{PANEL_OPS[k - 1]}</b>", xref="paper", yref="paper",
                 x=x0 + width + gap / 2, y=0.5, showarrow=False,
-                font=dict(size=16 if len(PANEL_OPS[k - 1]) == 1 else 12)))
+                font=dict(size=16 if len(PANEL_OPS[k - 1]) == 1 else 10)))
         if neuron is not None and 0 <= neuron < H:
             r, c = divmod(int(neuron), cols)
             shapes.append(dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,
@@ -316,7 +317,7 @@ def text_strip_figure(
         xaxis=dict(visible=False, range=[-0.6, width - 0.4], fixedrange=True),
         yaxis=dict(visible=False, range=[nrows - 0.5, -0.5], fixedrange=True),
     ))
-    base_layout(fig, height=20 + cell * nrows + 10)
+    base_layout(fig, height=max(20 + cell * nrows + 10, 90 if values is not None else 0))
     # A fixed width keeps the cells square; show it with st.plotly_chart(width="content").
     fig.update_layout(width=10 + cell * width + (90 if values is not None else 0),
                       margin=dict(l=5, r=5, t=5, b=5), clickmode="event+select",

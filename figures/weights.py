@@ -28,8 +28,8 @@ def weight_figure(name: str, W: np.ndarray, vocab_labels: list[str]) -> go.Figur
     row_name, col_name, _ = WEIGHTS[name]
     rows, cols = W.shape
     tok = [f"'{plain(t)}'" for t in vocab_labels]
-    x = tok if name == "W_i" else [str(j) for j in range(cols)]
-    y = tok if name == "W_o" else [str(i) for i in range(rows)]
+    x = tok if name == "W_i" else np.arange(cols)  # token axes are categories, neuron axes numbers
+    y = tok if name == "W_o" else np.arange(rows)
     hm = signed_heatmap(
         W, x=x, y=y, colorbar_title=name, name=name,
         hovertemplate=(f"{name}[%{{y}}, %{{x}}] = %{{z:.4f}}<br>row: {row_name} %{{y}}"
@@ -37,12 +37,11 @@ def weight_figure(name: str, W: np.ndarray, vocab_labels: list[str]) -> go.Figur
     )
     hm.update(xgap=0, ygap=0)
     fig = go.Figure(hm)
-    fig.update_xaxes(type="category", title_text=col_name, showgrid=False,
-                     tickfont=dict(family="monospace", size=10),
-                     nticks=min(cols, 80 if name == "W_i" else 16))
-    fig.update_yaxes(type="category", title_text=row_name, showgrid=False, autorange="reversed",
-                     tickfont=dict(family="monospace", size=10),
-                     nticks=min(rows, 80 if name == "W_o" else 16))
+    mono = dict(family="monospace", size=10)
+    fig.update_xaxes(title_text=col_name, showgrid=False, tickfont=mono, tickangle=0,
+                     **({"type": "category", "nticks": cols} if name == "W_i" else {}))
+    fig.update_yaxes(title_text=row_name, showgrid=False, autorange="reversed", tickfont=mono,
+                     **({"type": "category", "nticks": rows} if name == "W_o" else {}))
     square = name == "W_h"
     height = 520 if square else min(640, max(300, 12 * rows + 80))
     base_layout(fig, title=f"{name}  ({rows} × {cols})", height=height)

@@ -18,6 +18,7 @@ from ui.explorer import (
     SPEEDS,
     explorer_run,
     move_step,
+    neuron_equation,
     play_interval,
     read_url_once,
     tick,
@@ -136,42 +137,35 @@ def step_view() -> None:
                "that neuron below. Blue is negative, red positive; the four terms share one "
                "colour range over the whole text, h_t always spans −1 … 1.")
 
-    left, right = st.columns(2, gap="large")
-    with left:
-        st.subheader("What it predicts next", divider="gray")
-        nxt = run.next_id(t)
-        st.plotly_chart(
-            prediction_figure(run.trace.probs[t], list(entry.vocab.tokens), actual=nxt),
-            key="explorer_pred", config=NO_BAR)
+    st.subheader(f"Neuron {j} at step {t}, with its numbers", divider="gray")
+    pick, eq = st.columns([1, 4], gap="large", vertical_alignment="center")
+    pick.number_input("Neuron j", 0, H - 1, key=NEURON, step=1, persist_state="session",
+                      help="Or click a cell in the grids above.")
+    eq.latex(neuron_equation(run, t, j))
+    st.caption(
+        f"x_{t} is the one-hot vector of {quote_token(tok)}, so W_i x_t is column "
+        f"{int(run.encoded.ids[t])} of W_i. W_h h_(t−1) is what the {H} neurons of the "
+        "previous step pass on through the recurrent weights; b_h is the neuron's bias.")
+
+    st.subheader("What it predicts next", divider="gray")
+    bars, words = st.columns([3, 2], gap="large", vertical_alignment="center")
+    nxt = run.next_id(t)
+    bars.plotly_chart(
+        prediction_figure(run.trace.probs[t], list(entry.vocab.tokens), actual=nxt),
+        key="explorer_pred", config=NO_BAR)
+    with words:
+        st.markdown(f"After reading {quote_token(tok)}, the network's ten best guesses for the "
+                    "next token, from p_t = softmax(W_o h_t + b_o).")
         if nxt is None:
             st.caption("This is the last token: there is nothing left to predict.")
         else:
             st.markdown(
-                f"Next in your text: {quote_token(run.tokens[t + 1])}, which the network gave "
-                f"p = {run.next_prob(t):.4f}; that costs a loss of −ln p = "
+                f"Next in your text: {quote_token(run.tokens[t + 1])} (amber), which the "
+                f"network gave p = {run.next_prob(t):.4f}; that costs a loss of −ln p = "
                 f"**{run.next_loss(t):.3f}** nats.")
         mean = run.mean_loss()
         if mean is not None:
             st.caption(f"Average loss over the whole text: {mean:.3f} nats per token.")
-    with right:
-        st.subheader("One neuron, with its numbers", divider="gray")
-        st.number_input("Neuron j", 0, H - 1, key=NEURON, step=1, persist_state="session",
-                        help="Or click a cell in the grids above.")
-        s = run.step_arrays(t)
-        terms = [s["Wi_x"][j], s["Wh_h"][j], s["b_h"][j]]
-        nums = " ".join(
-            (f"{v:.4f}" if i == 0 else f"{'-' if v < 0 else '+'} {abs(v):.4f}")
-            for i, v in enumerate(terms))
-        st.latex(
-            r"\begin{aligned}"
-            rf"h_{{{t}}}[{j}] &= \tanh\big( (W_i x_{{{t}}})[{j}] + (W_h h_{{{t - 1}}})[{j}]"
-            rf" + b_h[{j}] \big) \\ &= \tanh({nums}) \\ &= \tanh({s['a'][j]:.4f})"
-            rf" = {s['h'][j]:.4f}\end{{aligned}}"
-        )
-        st.caption(
-            f"x_{t} is the one-hot vector of {quote_token(tok)}, so W_i x_t is column "
-            f"{int(run.encoded.ids[t])} of W_i. W_h h_(t−1) is what the {H} neurons of the "
-            "previous step pass on through the recurrent weights.")
 
     st.subheader(f"Neuron {j} over the text", divider="gray")
     st.plotly_chart(

@@ -87,6 +87,20 @@ def explorer_run(entry: ModelEntry, text: str) -> ExplorerRun:
     return run
 
 
+def neuron_equation(run: ExplorerRun, t: int, j: int) -> str:
+    """LaTeX of h_t[j] = tanh((W_i x_t)[j] + (W_h h_{t-1})[j] + b_h[j]) with the Trace's numbers."""
+    s = run.step_arrays(t)
+    terms = [s["Wi_x"][j], s["Wh_h"][j], s["b_h"][j]]
+    nums = " ".join(f"{v:.4f}" if i == 0 else f"{'-' if v < 0 else '+'} {abs(v):.4f}"
+                    for i, v in enumerate(terms))
+    return (
+        r"\begin{aligned}"
+        rf"h_{{{t}}}[{j}] &= \tanh\big( (W_i x_{{{t}}})[{j}] + (W_h h_{{{t - 1}}})[{j}]"
+        rf" + b_h[{j}] \big) \\ &= \tanh({nums}) \\ &= \tanh({s['a'][j]:.4f})"
+        rf" = {s['h'][j]:.4f}\end{{aligned}}"
+    )
+
+
 def _int_param(raw: str | None) -> int | None:
     try:
         return int(str(raw).strip())
