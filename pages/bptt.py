@@ -11,6 +11,7 @@ from rnn.analysis import (
     scaled_model,
     sensitivity_matrix,
     step_gradients,
+    untrained_model,
 )
 from ui.models import ModelEntry, add_model, current_key, models, set_current
 from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
@@ -36,6 +37,16 @@ def _base_of(entry: ModelEntry) -> ModelEntry:
     """The model a scaled copy was made from (itself if it is not a scaled copy)."""
     base = models().get(entry.meta.get("base_key", "")) if entry.source == "scaled" else None
     return base or entry
+
+
+def _add_untrained() -> None:
+    """Register an untrained model shaped like the current one, and make it current."""
+    like = _base_of(models()[current_key()])
+    H, V = like.model.hidden_size, like.model.vocab_size
+    meta = {"corpus": like.meta.get("corpus"),
+            "description": f"Untrained: weights drawn from N(0, 1/{H}), spectral radius near 1."}
+    add_model(ModelEntry(f"untrained-{like.key}", f"Untrained, shaped like {like.label}",
+                         untrained_model(V, H, seed=0), like.vocab, meta, "untrained"))
 
 
 def _use_scale(base: ModelEntry, scale: float) -> ModelEntry:
@@ -74,6 +85,12 @@ with top[1]:
         "What if: multiply W_h by", SCALES, key="bptt_scale",
         help="Works on a copy of the model with its recurrent weights scaled; the original is "
              "kept. The copy becomes the current model, so the Explorer shows it too.")
+    if entry.source != "untrained" and _base_of(entry).source != "untrained":
+        st.button("Try an untrained model", key="bptt_untrained", on_click=_add_untrained,
+                  icon=":material/casino:",
+                  help="Random weights with W_h's spectral radius near 1 and no saturation yet: "
+                       "the slider then moves the spectral radius itself, and you can watch the "
+                       "gradient vanish below 1 and explode above it.")
 
 if choice.empty:
     st.stop()

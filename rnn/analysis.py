@@ -237,6 +237,15 @@ def scaled_model(model: RNN, scale: float) -> RNN:
     return out
 
 
+def untrained_model(vocab_size: int, hidden_size: int, seed: int = 0) -> RNN:
+    """A fresh model with weights drawn from N(0, 1/H), so the spectral radius of W_h is near 1.
+
+    By the circular law the eigenvalues of an (H, H) matrix of N(0, s^2) entries fill a disc
+    of radius s sqrt(H); with s = 1/sqrt(H) scaling W_h by c puts its spectral radius near c.
+    """
+    return RNN.create(vocab_size, hidden_size, seed=seed, init_std=1.0 / np.sqrt(hidden_size))
+
+
 # -- hidden-state space ----------------------------------------------------------------------
 
 

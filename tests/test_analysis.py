@@ -20,6 +20,7 @@ from rnn.analysis import (
     text_features,
     top_contexts,
     unit_report,
+    untrained_model,
 )
 
 EPS = 1e-6
@@ -307,3 +308,10 @@ def test_reference_text():
     assert text == load_corpus("english")[:5000] and title
     assert reference_text({}, 100) == ("", "")
     assert reference_text({"corpus": "nope"}, 100) == ("", "")
+
+
+def test_untrained_model_has_spectral_radius_near_one():
+    for seed in range(3):
+        m = untrained_model(30, 128, seed=seed)
+        assert 0.85 < m.spectral_radius() < 1.15
+        assert m.W_h.std() == pytest.approx(1 / np.sqrt(128), rel=0.05)

@@ -290,3 +290,22 @@ def test_atlas_own_text():
     _run(at)
     assert any("é" in c.value for c in at.caption)
     assert at.selectbox(key="atlas_unit").value is not None
+
+
+def test_bptt_untrained_model_vanishes_below_one_and_explodes_above():
+    at = _run(_page("bptt"))
+    at.button(key="bptt_untrained").click()
+    _run(at)
+    assert at.session_state["model_key"] == "untrained-english"
+    entry = at.session_state["models"]["untrained-english"]
+    assert entry.source == "untrained" and not at.button  # no second "untrained" button
+    kept = {}
+    for scale in (0.5, 2.0):
+        at.select_slider(key="bptt_scale").set_value(scale)
+        _run(at)
+        assert at.session_state["model_key"] == f"untrained-english-x{scale:g}"
+        assert float(_metrics(at)["Spectral radius of W_h"]) == pytest.approx(
+            scale * entry.model.spectral_radius(), abs=1e-3)
+        y = _arr(_trace(_fig(at, "bptt_decay_fig"), "‖dL_t/dh_k‖")["y"])
+        kept[scale] = y[0] / y[-1]  # ||dL_t/dh_0|| / ||dL_t/dh_t|| (y is indexed by k)
+    assert kept[0.5] < 1e-6 and kept[2.0] > 1e2
