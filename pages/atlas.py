@@ -7,12 +7,15 @@ from figures.atlas import feature_bars, text_heatmap, unit_grid
 from rnn import RNNError
 from rnn.analysis import prepare_text, reference_text, text_features, top_contexts, unit_report
 from ui.models import models
+from ui.nav import require_app
 from ui.widgets import model_picker_ui, quote_token
 
 MAX_TOKENS = 3000
 CORPUS_CHARS = 2000
 TOP_K = 6
 TEXT_WIDTH = 80  # characters per line of the coloured text
+
+require_app()  # a page opened by a direct link on a fresh server runs via app.py
 
 st.title("Neuron atlas")
 st.markdown(

@@ -14,10 +14,13 @@ from rnn.analysis import (
     untrained_model,
 )
 from ui.models import ModelEntry, add_model, current_key, models, set_current
+from ui.nav import require_app
 from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
 
 MATRIX_MAX = 200  # longest text whose (T, T) sensitivity matrix is computed
 SCALES = [round(s, 2) for s in np.arange(0.25, 3.001, 0.05)]
+
+require_app()  # a page opened by a direct link on a fresh server runs via app.py
 
 st.title("Backprop through time")
 st.markdown(

@@ -25,10 +25,13 @@ from ui.explorer import (
     toggle_play,
     write_url,
 )
+from ui.nav import require_app
 from ui.widgets import escape_markdown, model_picker_ui, model_summary, quote_token, text_input_ui
 
 TEXT, STEP, NEURON = "text", "step", "neuron"  # widget keys, also the URL's parameter names
 NO_BAR = {"displayModeBar": False}
+
+require_app()  # a page opened by a direct link on a fresh server runs via app.py
 
 st.title("Explorer")
 st.caption("Type a sentence and step through it: at every token the network adds what it reads "

@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from ui.nav import require_app
+
+require_app()  # a page opened by a direct link on a fresh server runs via app.py
+
 st.title("RNN Explorer")
 st.markdown("#### See a recurrent neural network think, one step at a time.")
 

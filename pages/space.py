@@ -7,10 +7,13 @@ from figures.space import explained_variance, trajectory
 from rnn import RNNError
 from rnn.analysis import fit_pca, prepare_text, reference_text
 from ui.models import models
+from ui.nav import require_app
 from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
 
 REFERENCE_CHARS = 5000
 CLOUD_POINTS = 1500  # reference states drawn behind the path (every n-th one)
+
+require_app()  # a page opened by a direct link on a fresh server runs via app.py
 
 st.title("Hidden-state space")
 st.markdown(

@@ -1,0 +1,56 @@
+"""The app's pages, and the guard that keeps every page inside app.py's frame.
+
+Streamlit serves a ``pages/`` folder next to the main script in its older multipage mode until
+some run calls ``st.navigation``. So on a freshly started server, a shared link straight to
+``/explorer?text=...`` would run ``pages/explorer.py`` on its own, without the page config and
+navigation of ``app.py``. Every page calls ``require_app()`` first: outside app.py's frame it
+registers the navigation and reruns, and the rerun goes through app.py with the same URL.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import streamlit as st
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"  # absolute: any main script works
+_run = threading.local()  # per script-run thread: is app.py running the page right now?
+_REDIRECTED = "_nav_redirected"  # session_state flag: the guard has rerun once already
+
+
+def pages() -> list:
+    return [
+        st.Page(PAGES_DIR / "home.py", title="Home", icon=":material/home:", default=True),
+        st.Page(PAGES_DIR / "explorer.py", title="Explorer", icon=":material/timeline:",
+                url_path="explorer"),
+        st.Page(PAGES_DIR / "train.py", title="Train live", icon=":material/model_training:",
+                url_path="train"),
+        st.Page(PAGES_DIR / "bptt.py", title="Backprop through time", icon=":material/undo:",
+                url_path="bptt"),
+        st.Page(PAGES_DIR / "space.py", title="Hidden-state space", icon=":material/scatter_plot:",
+                url_path="space"),
+        st.Page(PAGES_DIR / "atlas.py", title="Neuron atlas", icon=":material/grid_view:",
+                url_path="atlas"),
+    ]
+
+
+def run_app() -> None:
+    """The frame of every page: page config, navigation, then the chosen page."""
+    st.set_page_config(page_title="RNN Explorer", page_icon=":material/neurology:",
+                       layout="wide")
+    page = st.navigation(pages())
+    _run.inside = True
+    try:
+        page.run()
+    finally:
+        _run.inside = False
+
+
+def require_app() -> None:
+    """Rerun through app.py when a page was started on its own (once per session)."""
+    if getattr(_run, "inside", False) or st.session_state.get(_REDIRECTED):
+        return
+    st.session_state[_REDIRECTED] = True
+    st.navigation(pages(), position="hidden")  # leaves the old pages/ folder mode for good
+    st.rerun()
