@@ -9,7 +9,7 @@ from .style import base_layout, token_label
 
 NOW_COLOUR = "#d0661a"
 CLOUD_COLOUR = "rgba(150,150,150,0.25)"
-CLOUD_3D = "rgba(110,110,110,0.45)"  # 3-D points are tiny: a darker grey to be seen
+CLOUD_3D = "#8a8a8a"  # WebGL 3-D markers ignore rgba alpha: grey plus trace opacity
 LINE_COLOUR = "rgba(31,78,156,0.45)"
 
 
@@ -65,7 +65,7 @@ def trajectory(
         traces.append(Scatter(**cloud, mode="markers", name="reference states",
                               marker=dict(size=2 if three else 4,
                                           color=CLOUD_3D if three else CLOUD_COLOUR),
-                              hoverinfo="skip"))
+                              opacity=0.5 if three else 1.0, hoverinfo="skip"))
     # The path, its points shaded from light (first token) to dark (last) so the direction of
     # travel shows; an animation frame moves only the "now" marker (cheap to build and send).
     traces.append(Scatter(
@@ -99,7 +99,10 @@ def trajectory(
     base_layout(fig, title="", height=620)
     if three:
         fig.update_layout(scene=dict(xaxis_title=titles[0], yaxis_title=titles[1],
-                                     zaxis_title=titles[2]))
+                                     zaxis_title=titles[2], aspectmode="cube",
+                                     camera=dict(eye=dict(x=1.25, y=1.25, z=0.8))),
+                          scene_xaxis_title_font_size=11, scene_yaxis_title_font_size=11,
+                          scene_zaxis_title_font_size=11)
     else:
         # Fix the axes to the whole path (and cloud) so the view stays still while animating.
         pts = z[:, :2] if reference is None else np.vstack([z[:, :2], reference[:, :2]])
@@ -128,5 +131,6 @@ def explained_variance(ratio: np.ndarray) -> go.Figure:
     base_layout(fig, title="Explained variance", height=260)
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     fig.update_xaxes(title="principal component", dtick=1)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), showlegend=True)
+    fig.update_layout(legend=dict(x=0.98, xanchor="right", y=0.98, yanchor="top",
+                                  bgcolor="rgba(255,255,255,0.8)"), showlegend=True)
     return fig
