@@ -309,3 +309,19 @@ def test_bptt_untrained_model_vanishes_below_one_and_explodes_above():
         y = _arr(_trace(_fig(at, "bptt_decay_fig"), "‖dL_t/dh_k‖")["y"])
         kept[scale] = y[0] / y[-1]  # ||dL_t/dh_0|| / ||dL_t/dh_t|| (y is indexed by k)
     assert kept[0.5] < 1e-6 and kept[2.0] > 1e2
+
+
+def test_the_explorer_follows_the_scaled_model(english):
+    """Through the app's navigation: a W_h scale set on the BPTT page is the Explorer's model."""
+    model, _, _ = english
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S)
+    _run(at)
+    at.switch_page("pages/bptt.py")
+    _run(at)
+    at.select_slider(key="bptt_scale").set_value(0.5)
+    _run(at)
+    at.switch_page("pages/explorer.py")
+    _run(at)
+    assert at.selectbox(key="model_picker").value == "english-x0.5"
+    shown = at.session_state["models"][at.session_state["model_key"]].model
+    assert_allclose(shown.W_h, 0.5 * model.W_h)
