@@ -19,6 +19,7 @@ them all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -122,8 +123,8 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def app_server():
+@contextlib.contextmanager
+def streamlit_server():
     """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it afterwards."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -172,6 +173,20 @@ def app_server():
     finally:
         _stop(proc)
         log_path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    """One server for the whole test session (pages are warmed by earlier tests)."""
+    with streamlit_server() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def fresh_app_server():
+    """A server of its own that no page has been opened on yet (first-visit behaviour)."""
+    with streamlit_server() as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
