@@ -25,7 +25,7 @@ from .errors import RNNError
 from .optim import flat_buffer
 
 PARAMS = ("W_i", "W_h", "b_h", "W_o", "b_o")
-ONE_HOT_MAX = 16384  # up to this many N * V entries, dW_i is a one-hot GEMM (measured faster)
+ONE_HOT_BYTES = 256 * 1024  # dW_i is a one-hot GEMM up to an (N, V) matrix this big (measured)
 
 
 @dataclass
@@ -162,8 +162,10 @@ class RNN:
         """Time-major forward over (T, B) ids.
 
         Returns ``h_all`` (T+1, B, H), whose row 0 is h0 and rows 1.. are h_t (so h_{t-1} for
-        every t is the view ``h_all[:-1]``), and the logits y (T, B, V); with ``trace`` also
-        Wi_x, Wh_h and a (T, B, H), the intermediates a Trace records.
+        every t is the view ``h_all[:-1]``), and the logits as columns ``yT`` (V, T*B), column
+        t*B + b holding y_t of sequence b (the softmax then reduces down columns, measured faster
+        than along short rows of V), and the pre-activations a (T, B, H); with ``trace`` also
+        Wi_x and Wh_h (T, B, H), the other intermediates a Trace records.
         """
         T, B = ids_tm.shape
         H = self.hidden_size
@@ -179,9 +181,9 @@ class RNN:
             np.dot(h_all[t], W_hT, out=Wh_t)  # W_h h_{t-1}          (B, H)
             a[t] += Wh_t  # a_t = W_i x_t + b_h + W_h h_{t-1}
             np.tanh(a[t], out=h_all[t + 1])  # h_t
-        y = np.dot(h_all[1:].reshape(T * B, H), self.W_o.T).reshape(T, B, -1)  # (T, B, V), all t
-        y += self.b_o
-        return (h_all, y, Wi_x, Wh_h, a) if trace else (h_all, y)
+        yT = np.dot(self.W_o, h_all[1:].reshape(T * B, H).T)  # (V, T*B): y_t for all t at once
+        yT += self.b_o[:, None]
+        return (h_all, yT, a, Wi_x, Wh_h) if trace else (h_all, yT, a)
 
     def forward(self, ids, h0=None) -> Trace:
         """Run the network over token ids and record every intermediate.
@@ -198,8 +200,9 @@ class RNN:
             ``Wi_x, Wh_h, a, h`` shaped (T, H) or (B, T, H); ``logits, probs`` (T, V) or (B, T, V).
         """
         ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
-        h_all, y, Wi_x, Wh_h, a = self._forward_tm(ids2.T, h0b, trace=True)
+        h_all, yT, a, Wi_x, Wh_h = self._forward_tm(ids2.T, h0b, trace=True)
         h = h_all[1:]
+        y = yT.T.reshape(h.shape[0], h.shape[1], -1)  # (T, B, V)
         p = softmax(y)
         arrays = [np.ascontiguousarray(x.swapaxes(0, 1)) for x in (Wi_x, Wh_h, a, h, y, p)]
         if single:
@@ -216,8 +219,8 @@ class RNN:
     def loss(self, ids, targets, h0=None) -> float:
         """Mean cross-entropy (nats per token) of predicting ``targets`` from ``ids``."""
         ids2, h0b, _ = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
-        _, y = self._forward_tm(ids2.T, h0b)
-        return _cross_entropy(y, _targets_tm(targets, ids2, self.vocab_size))[0]
+        _, yT, _ = self._forward_tm(ids2.T, h0b)
+        return _cross_entropy(yT, _targets_tm(targets, ids2, self.vocab_size))[0]
 
     def backward_full(self, ids, targets, h0=None) -> Backward:
         """Loss, parameter gradients and the per-step dL/dh_t, dL/da_t of the mean loss.
@@ -234,9 +237,9 @@ class RNN:
         """
         ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
         tg = _targets_tm(targets, ids2, self.vocab_size)
-        h_all, y = self._forward_tm(ids2.T, h0b)
-        loss, dy = _cross_entropy(y, tg, want_grad=True)
-        grads, dh, da, dh0 = self._backward_tm(ids2.T, h_all, dy)
+        h_all, yT, a = self._forward_tm(ids2.T, h0b)
+        loss, dyT = _cross_entropy(yT, tg, want_grad=True)
+        grads, dh, da, dh0 = self._backward_tm(ids2.T, h_all, dyT, work=a)
         dh, da = dh.swapaxes(0, 1), da.swapaxes(0, 1)
         if single:
             dh, da, dh0 = dh[0], da[0], dh0[0]
@@ -267,43 +270,43 @@ class RNN:
         Returns the loss, the gradients (written into ``out``, a dict of arrays shaped like the
         parameters, when given) and h_T (B, H), a view into the forward's states.
         """
-        h_all, y = self._forward_tm(ids_tm, h0b)
-        loss, dy = _cross_entropy(y, tg_tm, want_grad=True)
-        grads = self._backward_tm(ids_tm, h_all, dy, out)[0]
+        h_all, yT, a = self._forward_tm(ids_tm, h0b)
+        loss, dyT = _cross_entropy(yT, tg_tm, want_grad=True)
+        grads = self._backward_tm(ids_tm, h_all, dyT, out, work=a)[0]
         return loss, grads, h_all[-1]
 
-    def _backward_tm(self, ids_tm, h_all, dy, out=None):
+    def _backward_tm(self, ids_tm, h_all, dyT, out=None, work=None):
         """Backprop through time over time-major arrays.
 
-        ``h_all`` (T+1, B, H) is h0 followed by every h_t, ``dy`` (T, B, V) is dL/dy_t; the
-        gradients go into ``out`` (arrays shaped like the parameters) when given.
+        ``h_all`` (T+1, B, H) is h0 followed by every h_t, ``dyT`` (V, T*B) is dL/dy_t. The
+        gradients go into ``out`` (arrays shaped like the parameters) when given, dL/da_t into
+        ``work`` (T, B, H) when given: the forward's a_t, no longer needed (reusing memory
+        already touched is measurably faster than a fresh array).
         """
-        T, B, V = dy.shape
-        H = self.hidden_size
-        N = T * B
+        T, B, H = h_all.shape[0] - 1, h_all.shape[1], h_all.shape[2]
+        V, N = dyT.shape
         g = out if out is not None else flat_buffer(self.params(), zero=False)[1]  # one buffer
         h_flat = h_all[1:].reshape(N, H)  # h_t        (N, H)
         h_prev = h_all[:-1].reshape(N, H)  # h_{t-1}   (N, H)
-        dy_flat = dy.reshape(N, V)
-        np.dot(dy_flat.T, h_flat, out=g["W_o"])  # (V, H) = sum_t dy_t h_t^T
-        np.sum(dy_flat, axis=0, out=g["b_o"])  # (V,)
-        dh = np.dot(dy_flat, self.W_o).reshape(T, B, H)  # dL/dh_t through y_t, all t at once
-        da = np.empty_like(dh)  # (T, B, H)
-        one_minus_h2 = np.multiply(h_all[1:], h_all[1:])
-        np.subtract(1.0, one_minus_h2, out=one_minus_h2)  # tanh'(a_t) = 1 - h_t^2
+        np.dot(dyT, h_flat, out=g["W_o"])  # (V, H) = sum_t dy_t h_t^T
+        np.sum(dyT, axis=1, out=g["b_o"])  # (V,)
+        dh = np.dot(dyT.T, self.W_o).reshape(T, B, H)  # dL/dh_t through y_t, all t at once
+        da = work if work is not None else np.empty_like(dh)  # (T, B, H)
+        np.multiply(h_all[1:], h_all[1:], out=da)
+        np.subtract(1.0, da, out=da)  # tanh'(a_t) = 1 - h_t^2, times dL/dh_t in the loop below
         W_h = self.W_h
-        dh_next = np.zeros((B, H), dy.dtype)  # dL/dh_t arriving from step t+1
+        dh_next = np.zeros((B, H), dh.dtype)  # dL/dh_t arriving from step t+1
         for t in range(T - 1, -1, -1):
             if t < T - 1:  # nothing arrives from beyond the window
                 dh[t] += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
-            np.multiply(one_minus_h2[t], dh[t], out=da[t])  # dL/da_t
+            np.multiply(da[t], dh[t], out=da[t])  # dL/da_t = (1 - h_t^2) * dL/dh_t
             np.dot(da[t], W_h, out=dh_next)  # W_h^T da_t, flows into h_{t-1}
         da_flat = da.reshape(N, H)
         np.dot(da_flat.T, h_prev, out=g["W_h"])  # (H, H) = sum_t da_t h_{t-1}^T
         np.sum(da_flat, axis=0, out=g["b_h"])  # (H,)
         ids_flat = ids_tm.reshape(N)
-        if N * V <= ONE_HOT_MAX:  # small: one GEMM with the one-hot x_t takes fewest calls
-            x = np.zeros((N, V), dy.dtype)
+        if N * V * dh.itemsize <= ONE_HOT_BYTES:  # small: one GEMM with the one-hot x_t
+            x = np.zeros((N, V), dh.dtype)
             x[np.arange(N), ids_flat] = 1.0  # one-hot x_t  (N, V)
             np.dot(da_flat.T, x, out=g["W_i"])  # (H, V) = sum_t da_t x_t^T
         else:  # large: add up da_t per token id, never forming the (N, V) one-hot matrix
@@ -335,20 +338,19 @@ def _targets_tm(targets, ids2: np.ndarray, V: int) -> np.ndarray:
     return tg2.T
 
 
-def _cross_entropy(y: np.ndarray, tg: np.ndarray, want_grad: bool = False):
-    """Mean cross-entropy of logits y (T, B, V) against targets (T, B), and dL/dy if asked."""
-    T, B, V = y.shape
-    N = T * B
-    y2 = y.reshape(N, V)
-    pick = (np.arange(N), tg.reshape(N))  # (row, target) of each prediction
-    y_max = y2.max(axis=1, keepdims=True)  # (N, 1)
-    e = np.exp(np.subtract(y2, y_max), out=np.empty_like(y2))  # (N, V)
-    Z = e.sum(axis=1, keepdims=True)  # (N, 1)
-    y_t = y2[pick][:, None]  # (N, 1) logit of each target
+def _cross_entropy(yT: np.ndarray, tg: np.ndarray, want_grad: bool = False):
+    """Mean cross-entropy of logits yT (V, N), column t*B + b, against targets (T, B), and
+    dL/dy in the same (V, N) layout if asked. Overwrites ``yT`` (with exp(y - max), then dL/dy)."""
+    V, N = yT.shape
+    pick = (tg.reshape(N), np.arange(N))  # (target, column) of each prediction
+    y_max = yT.max(axis=0)  # (N,)
+    y_t = yT[pick]  # (N,) logit of each target
+    e = np.exp(np.subtract(yT, y_max, out=yT), out=yT)  # (V, N), in place
+    Z = e.sum(axis=0)  # (N,)
     loss = float(np.sum(np.log(Z) + y_max - y_t)) / N  # -log p_t[target] = log Z - y_target
     if not want_grad:
         return loss, None
     e /= Z  # p_t
     e[pick] -= 1.0  # dL/dy_t = (p_t - onehot(target_t)) / N
     e /= N
-    return loss, e.reshape(T, B, V)
+    return loss, e
