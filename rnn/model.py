@@ -173,14 +173,15 @@ class RNN:
         Wi_x = a.copy() if trace else None
         a += self.b_h  # a_t = W_i x_t + b_h, the recurrence adds W_h h_{t-1} below
         Wh_h = np.empty_like(a) if trace else np.empty((1, B, H), self.dtype)  # (T or 1, B, H)
+        Wh_rows = Wh_h if trace else [Wh_h[0]] * T  # where each step's W_h h_{t-1} goes
         h_all = np.empty((T + 1, B, H), self.dtype)
         h_all[0] = h0b
         W_hT = np.ascontiguousarray(self.W_h.T)  # (H, H); a contiguous copy multiplies faster
-        for t in range(T):  # the one loop the recurrence forbids us to batch
-            Wh_t = Wh_h[t if trace else 0]
-            np.dot(h_all[t], W_hT, out=Wh_t)  # W_h h_{t-1}          (B, H)
-            a[t] += Wh_t  # a_t = W_i x_t + b_h + W_h h_{t-1}
-            np.tanh(a[t], out=h_all[t + 1])  # h_t
+        # the one loop the recurrence forbids us to batch (zip over rows: fewer Python index ops)
+        for a_t, Wh_t, h_prev, h_t in zip(a, Wh_rows, h_all[:-1], h_all[1:], strict=True):
+            np.dot(h_prev, W_hT, out=Wh_t)  # W_h h_{t-1}          (B, H)
+            a_t += Wh_t  # a_t = W_i x_t + b_h + W_h h_{t-1}
+            np.tanh(a_t, out=h_t)  # h_t
         yT = np.dot(self.W_o, h_all[1:].reshape(T * B, H).T)  # (V, T*B): y_t for all t at once
         yT += self.b_o[:, None]
         return (h_all, yT, a, Wi_x, Wh_h) if trace else (h_all, yT, a)
@@ -296,11 +297,11 @@ class RNN:
         np.subtract(1.0, da, out=da)  # tanh'(a_t) = 1 - h_t^2, times dL/dh_t in the loop below
         W_h = self.W_h
         dh_next = np.zeros((B, H), dh.dtype)  # dL/dh_t arriving from step t+1
-        for t in range(T - 1, -1, -1):
-            if t < T - 1:  # nothing arrives from beyond the window
-                dh[t] += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
-            np.multiply(da[t], dh[t], out=da[t])  # dL/da_t = (1 - h_t^2) * dL/dh_t
-            np.dot(da[t], W_h, out=dh_next)  # W_h^T da_t, flows into h_{t-1}
+        for k, (da_t, dh_t) in enumerate(zip(da[::-1], dh[::-1], strict=True)):  # t = T-1 down to 0
+            if k:  # nothing arrives from beyond the window
+                dh_t += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
+            np.multiply(da_t, dh_t, out=da_t)  # dL/da_t = (1 - h_t^2) * dL/dh_t
+            np.dot(da_t, W_h, out=dh_next)  # W_h^T da_t, flows into h_{t-1}
         da_flat = da.reshape(N, H)
         np.dot(da_flat.T, h_prev, out=g["W_h"])  # (H, H) = sum_t da_t h_{t-1}^T
         np.sum(da_flat, axis=0, out=g["b_h"])  # (H,)
