@@ -201,6 +201,18 @@ def test_pca_invariants(N, H, K):
     assert (((X - X.mean(0)) @ u) ** 2).sum() <= (Z[:, 0] ** 2).sum() + 1e-9
 
 
+def test_pca_matches_svd_of_the_centred_data():
+    """Reference: the right singular vectors and squared singular values of X - mean."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((300, 12)) @ np.diag(np.linspace(3, 0.2, 12)) @ \
+        np.linalg.qr(rng.standard_normal((12, 12)))[0]
+    pca = fit_pca(X, 5)
+    _, S, Vt = np.linalg.svd(X - X.mean(0), full_matrices=False)
+    assert_allclose(pca.explained_variance_ratio, (S ** 2 / (S ** 2).sum())[:5], rtol=1e-10)
+    for k in range(5):  # the same axes, up to sign
+        assert abs(np.dot(pca.components[k], Vt[k])) == pytest.approx(1.0, abs=1e-9)
+
+
 def test_pca_full_rank_reconstructs():
     X = np.random.default_rng(0).standard_normal((30, 4))
     pca = fit_pca(X, 4)
