@@ -191,8 +191,8 @@ class Trainer:
         x, y = self._next_window()
         with np.errstate(all="ignore"):
             loss, grads, h_last = self.model.loss_and_grads(x, y, self.h)
-            norm = global_norm(grads)
-        g, grads = self._grads_flat(grads)
+            g, grads = self._grads_flat(grads)
+            norm = float(np.sqrt(np.vdot(g, g)))  # the global norm, over all gradients at once
         if not (np.isfinite(loss) and np.isfinite(norm)) or (
                 cfg.max_loss is not None and loss > cfg.max_loss):
             self._diverge(loss, norm)
