@@ -88,11 +88,13 @@ class ReferenceRun:
     them), and the softmax subtracts the max; otherwise this is the textbook code.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, nudge: bool = False) -> None:
         import numpy as np
 
         tr = _trainer(1, "float64")
         init = tr.model.params()  # the weights the Trainer starts from
+        if nudge:  # the control: every weight moved by one unit in the last place
+            init = {k: np.nextafter(v, np.inf) for k, v in init.items()}
         self.Wxh = init["W_i"].copy()  # (H, V)
         self.Whh = init["W_h"].copy()  # (H, H)
         self.Why = init["W_o"].copy()  # (V, H)
@@ -228,6 +230,8 @@ def make_contender(name: str):
         return PackageRun(B, dtype)
     if kind == "reference":
         return ReferenceRun()
+    if kind == "nudged":
+        return ReferenceRun(nudge=True)
     if kind == "torch":
         return TorchRun(B, dtype)
     raise ValueError(name)
@@ -252,11 +256,12 @@ def worker() -> None:
         if name not in contenders:
             contenders[name] = make_contender(name)
         c = contenders[name]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         losses = c.run(req["steps"])
-        dt = time.perf_counter() - t0
-        print(json.dumps({"chars_per_s": len(losses) * c.chars_per_step / dt, "losses": losses}),
-              flush=True)
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        chars = len(losses) * c.chars_per_step
+        print(json.dumps({"chars_per_s": chars / dt, "chars_per_cpu_s": chars / max(dc, 1e-9),
+                          "losses": losses}), flush=True)
 
 
 # -- the orchestration (main process: no numpy work here) -------------------------------------
@@ -298,86 +303,105 @@ def measure(workers: dict, contenders: list[tuple[str, str]], reps: int, steps: 
     """Interleaved timing: in each repetition every contender trains ``steps`` more steps.
 
     The order rotates from one repetition to the next so no contender is always first.
-    Returns {label: (chars/s list, per-step losses)}.
+    Returns {contender: {"wall": [chars/s], "cpu": [chars per CPU-second], "losses": [...]}}.
     """
-    speeds = {c: [] for c in contenders}
-    losses = {c: [] for c in contenders}
+    out = {c: {"wall": [], "cpu": [], "losses": []} for c in contenders}
     for r in range(reps):
         k = r % len(contenders)
         for c in contenders[k:] + contenders[:k]:
             threads, name = c
             reply = workers[threads].ask({"name": name, "steps": steps})
-            speeds[c].append(reply["chars_per_s"])
-            losses[c].extend(reply["losses"])
-    return speeds, losses
+            out[c]["wall"].append(reply["chars_per_s"])
+            out[c]["cpu"].append(reply["chars_per_cpu_s"])
+            out[c]["losses"].extend(reply["losses"])
+    return out
 
 
 def label(c) -> str:
     threads, name = c
-    kind, b, dtype = name.split("-")
-    who = {"package": "rnn.Trainer", "reference": "min-char-rnn loop",
-           "torch": "PyTorch nn.RNN"}[kind]
+    kind, _, dtype = name.split("-")
+    who = {"package": "rnn.Trainer", "reference": "min-char-rnn loop", "torch": "PyTorch nn.RNN",
+           "nudged": "min-char-rnn loop, weights +1 ulp"}[kind]
     blas = "torch 1 thread" if kind == "torch" else f"BLAS {threads}"
     return f"{who} {dtype} ({blas})"
 
 
-def table(title: str, speeds, losses, base, last: int) -> None:
-    """Print contender, median chars/s (min-max), ratio to ``base`` and the loss agreement."""
+def agreement(losses: list[float], partner: list[float]) -> tuple[int, float]:
+    """Steps for which the two curves agree to 1e-9, and the largest difference over all steps."""
+    diffs = [abs(a - b) for a, b in zip(losses, partner, strict=False)]
+    same = next((i for i, d in enumerate(diffs) if d > 1e-9), len(diffs))
+    return same, max(diffs)
+
+
+def table(title: str, res: dict, base, partner_of: dict, last: int) -> None:
+    """Contender, median chars/s (min - max), ratio to ``base``, chars per CPU-second, and how
+    its loss curve compares with its partner's (same initial weights, same windows)."""
     print(f"\n{title}")
-    print(f"  {'contender':<42} {'chars/s median':>14} {'(min - max)':>21} {'ratio':>7}"
-          f"  {'mean loss, last ' + str(last):>20}  {'max |dloss| vs base':>19}")
-    b_med = median(speeds[base])
-    b_loss = losses[base]
-    for c, s in speeds.items():
-        n = len(losses[c])
-        mean_last = sum(losses[c][-last:]) / min(last, n)
-        m = min(n, len(b_loss))
-        dmax = max(abs(a - b) for a, b in zip(losses[c][:m], b_loss[:m], strict=True))
-        mark = " (base)" if c == base else ""
-        print(f"  {label(c):<42} {median(s):>14,.0f} {f'({min(s):,.0f} - {max(s):,.0f})':>21} "
-              f"{median(s) / b_med:>6.2f}x  {mean_last:>20.5f}  {dmax:>19.2e}{mark}")
-    print(f"  (losses after {len(b_loss)} steps, nats per character)")
+    print(f"  {'contender':<44} {'chars/s median':>14} {'(min - max)':>21} {'ratio':>6}"
+          f" {'chars/CPU-s':>11}   {'loss, last ' + str(last):>14}  {'vs':<4}"
+          f" {'same to 1e-9':>12} {'max |dloss|':>11}")
+    b_med = median(res[base]["wall"])
+    names = {c: f"({i})" for i, c in enumerate(res, start=1)}
+    for c, r in res.items():
+        w, losses = r["wall"], r["losses"]
+        mean_last = sum(losses[-last:]) / min(last, len(losses))
+        partner = partner_of.get(c)
+        if partner is None:
+            cmp = f"{'':<4} {'':>12} {'':>11}"
+        else:
+            same, dmax = agreement(losses, res[partner]["losses"])
+            cmp = f"{names[partner]:<4} {f'{same} steps':>12} {dmax:>11.1e}"
+        speed = (f"{median(w):>14,.0f} {f'({min(w):,.0f} - {max(w):,.0f})':>21} "
+                 f"{median(w) / b_med:>5.2f}x {median(r['cpu']):>11,.0f}") if w else f"{'':>65}"
+        print(f"  {names[c]:<4}{label(c):<40} {speed}   {mean_last:>14.4f}  {cmp}")
+    n = len(res[base]["losses"])
+    print(f"  ratio: median chars/s over {names[base]}'s. Losses: nats per character after {n} "
+          "steps, mean of the last {last}.".replace("{last}", str(last)))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions (about 30 s)")
+    ap.add_argument("--quick", action="store_true", help="a shorter run (about 30 s)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker()
         return
-    reps = 5 if args.quick else 9
-    steps1 = 60 if args.quick else 120  # steps per timed chunk, batch 1
-    steps32 = 8 if args.quick else 16  # steps per timed chunk, batch 32
+    reps = 7 if args.quick else 15
+    steps1 = 40 if args.quick else 80  # steps per timed chunk, batch 1
+    steps32 = 10 if args.quick else 24  # steps per timed chunk, batch 32
     t_start = time.perf_counter()
-    workers = {"1 thread": Worker(True), "default threads": Worker(False)}
+    one, many = "1 thread", "default threads"
+    workers = {one: Worker(True), many: Worker(False)}
     try:
-        print(f"Job: English corpus, H={H}, T={T}, Adagrad lr {LR}, element-wise clip {CLIP}; "
-              f"{reps} interleaved repetitions ({os.cpu_count()} CPUs).")
-        c1 = [("1 thread", "reference-b1-float64"), ("1 thread", "package-b1-float64"),
-              ("1 thread", "package-b1-float32"), ("default threads", "reference-b1-float64"),
-              ("default threads", "package-b1-float64"), ("default threads", "package-b1-float32")]
-        speeds, losses = measure(workers, c1, reps, steps1)
-        table("Batch 1: rnn.Trainer against min-char-rnn's per-step loop (ratio vs the loop, "
-              "1 thread)", speeds, losses, c1[0], last=min(100, reps * steps1))
+        print(f"Job: English corpus, H={H}, T={T}, Adagrad lr {LR}, element-wise clip {CLIP}, "
+              f"truncated BPTT; {reps} interleaved repetitions, {os.cpu_count()} CPUs. "
+              "Validation is off in the Trainer (eval_every huge), as the others have none.")
+        ref = (one, "reference-b1-float64")
+        c1 = [ref, (one, "package-b1-float64"), (one, "package-b1-float32"),
+              (many, "reference-b1-float64"), (many, "package-b1-float64"),
+              (many, "package-b1-float32")]
+        res = measure(workers, c1, reps, steps1)
+        nudged = (one, "nudged-b1-float64")  # untimed control: how far rounding alone drifts
+        res[nudged] = {"wall": [], "cpu": [], "losses": workers[one].ask(
+            {"name": nudged[1], "steps": reps * steps1})["losses"]}
+        table("Batch 1: rnn.Trainer against min-char-rnn's per-step loop", res, ref,
+              {c: ref for c in res if c != ref}, last=100)
 
-        has_torch = workers["1 thread"].ask({"op": "has_torch"})
-        c32 = [("1 thread", "package-b32-float64"), ("1 thread", "package-b32-float32"),
-               ("default threads", "package-b32-float64"),
-               ("default threads", "package-b32-float32")]
+        has_torch = workers[one].ask({"op": "has_torch"})
+        c32 = [(one, "package-b32-float32"), (one, "package-b32-float64"),
+               (many, "package-b32-float32"), (many, "package-b32-float64")]
+        partner = {c: (one, f"torch-b32-{c[1].split('-')[2]}") for c in c32}
         if has_torch["ok"]:
-            c32 = [("1 thread", "torch-b32-float32"), ("1 thread", "torch-b32-float64"), *c32]
-        speeds, losses = measure(workers, c32, reps, steps32)
-        last = min(100, reps * steps32 // 2)
-        if has_torch["ok"]:
-            table("Batch 32: rnn.Trainer against PyTorch nn.RNN on one thread (ratio vs "
-                  "PyTorch float32)", speeds, losses, c32[0], last)
+            c32 = [(one, "torch-b32-float32"), (one, "torch-b32-float64"), *c32]
+            base, title = c32[0], "Batch 32: rnn.Trainer against PyTorch nn.RNN (one thread)"
         else:
-            print(f"\nNote: PyTorch is not importable ({has_torch['why']}); the PyTorch "
-                  "comparison is skipped. `pip install torch` to run it (not a dependency).")
-            table("Batch 32: rnn.Trainer (ratio vs float64, 1 thread)", speeds, losses, c32[0],
-                  last)
+            print(f"\nNote: PyTorch is not importable ({has_torch['why']}), so the PyTorch "
+                  "comparison is skipped; it is not a dependency of the project.")
+            base, title = c32[0], "Batch 32: rnn.Trainer"
+            partner = {c: (one, f"package-b32-{c[1].split('-')[2]}") for c in c32[2:]}
+        res = measure(workers, c32, reps, steps32)
+        table(title, res, base, partner, last=100)
     finally:
         for w in workers.values():
             w.close()
