@@ -36,11 +36,11 @@ with top[0]:
     corpus_text, corpus_title = reference_text(entry.meta, CORPUS_CHARS)
     sources = (["corpus"] if corpus_text else []) + ["own"]
     source = st.radio(
-        "Text to read", sources, key="atlas_source", horizontal=True,
+        "Text to read", sources, key="atlas_source", horizontal=True, persist_state="session",
         format_func=lambda s: f"Its corpus: {corpus_title}" if s == "corpus" else "My own text")
 with top[1]:
     if source == "own":
-        text = st.text_area("Your text", key="atlas_text", height=110,
+        text = st.text_area("Your text", key="atlas_text", height=110, persist_state="session",
                             placeholder="Paste a paragraph or more: the longer, the clearer.")
     else:
         text = corpus_text
@@ -86,6 +86,7 @@ if st.session_state.get("atlas_unit") not in range(H):
 
 unit = st.selectbox(
     "Unit (most selective first)", report.order.tolist(), key="atlas_unit",
+    persist_state="session",
     format_func=lambda j: f"unit {j}: {descriptions[j]}",
 )
 st.plotly_chart(unit_grid(report.best_r, report.order, descriptions, selected=unit),

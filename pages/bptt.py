@@ -71,24 +71,29 @@ def _use_scale(base: ModelEntry, scale: float) -> ModelEntry:
     return models()[key]
 
 
-# Settle the model before the picker draws, so the picker already shows the scaled copy.
-picked = models()[current_key()]
-if st.session_state.get("_bptt_picked") != picked.key:  # a new pick sets the slider
-    st.session_state["bptt_scale"] = float(picked.meta.get("scale", 1.0)) \
-        if picked.source == "scaled" else 1.0
-entry = _use_scale(_base_of(picked), float(st.session_state.get("bptt_scale", 1.0)))
-st.session_state["_bptt_picked"] = entry.key
-model_picker_ui()
+def _scale_of(entry: ModelEntry) -> float:
+    return float(entry.meta.get("scale", 1.0)) if entry.source == "scaled" else 1.0
+
+
+def _on_scale() -> None:
+    """The slider moved: make the scaled copy (or the original at 1.0) the current model."""
+    _use_scale(_base_of(models()[current_key()]), float(st.session_state["bptt_scale"]))
+
+
+# The current model decides the slider (so it survives visits to other pages): a scaled copy
+# shows its scale, any other model 1.0; moving the slider changes the current model.
+entry = model_picker_ui()
+st.session_state["bptt_scale"] = _scale_of(entry)
 
 top = st.columns([3, 2])
 with top[0]:
     choice = text_input_ui()
 with top[1]:
     st.select_slider(
-        "What if: multiply W_h by", SCALES, key="bptt_scale",
+        "What if: multiply W_h by", SCALES, key="bptt_scale", on_change=_on_scale,
         help="Works on a copy of the model with its recurrent weights scaled; the original is "
              "kept. The copy becomes the current model, so the Explorer shows it too.")
-    if entry.source != "untrained" and _base_of(entry).source != "untrained":
+    if _base_of(entry).source != "untrained":
         st.button("Try an untrained model", key="bptt_untrained", on_click=_add_untrained,
                   icon=":material/casino:",
                   help="Random weights with W_h's spectral radius near 1 and no saturation yet: "
@@ -122,7 +127,7 @@ if not np.array_equal(cache.get("ids"), enc.ids):
 if T > 1:
     if st.session_state.get("bptt_t", T - 1) > T - 1:
         st.session_state["bptt_t"] = T - 1
-    t = st.slider("Loss at step t", 0, T - 1, T - 1, key="bptt_t",
+    t = st.slider("Loss at step t", 0, T - 1, T - 1, key="bptt_t", persist_state="session",
                   help="Step t reads token t and is scored on predicting token t+1.")
 else:
     t = 0
@@ -163,7 +168,8 @@ st.subheader("Every step at once")
 if T > MATRIX_MAX:
     st.caption(f"The matrix of every loss step against every state is drawn for texts of up to "
                f"{MATRIX_MAX} steps (its cost grows as T²); this one has {T}.")
-elif st.toggle("Show the (T, T) matrix of ‖dL_t/dh_k‖", True, key="bptt_matrix"):
+elif st.toggle("Show the (T, T) matrix of ‖dL_t/dh_k‖", True, key="bptt_matrix",
+               persist_state="session"):
     if cache["sens_fig"] is None:  # built once per (model, text); a step only moves the outline
         sens = sensitivity_matrix(entry.model, cache["trace"], targets)
         cache["sens_fig"] = sensitivity_heatmap(sens.dh_norm, tokens)

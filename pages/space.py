@@ -32,8 +32,8 @@ top = st.columns([3, 1, 1])
 with top[0]:
     choice = text_input_ui()
 dims = top[1].radio("View", [2, 3], key="space_dims", horizontal=True,
-                    format_func=lambda d: f"{d}-D")
-show_cloud = top[2].toggle("Reference states", True, key="space_cloud",
+                    format_func=lambda d: f"{d}-D", persist_state="session")
+show_cloud = top[2].toggle("Reference states", True, key="space_cloud", persist_state="session",
                            help="Draw the states of the reference text as a grey cloud.")
 
 if choice.empty:
@@ -78,7 +78,7 @@ T = len(enc.tokens)
 if T > 1:
     if st.session_state.get("space_t", T - 1) > T - 1:
         st.session_state["space_t"] = T - 1
-    t = st.slider("Step t", 0, T - 1, T - 1, key="space_t",
+    t = st.slider("Step t", 0, T - 1, T - 1, key="space_t", persist_state="session",
                   help="The marked point is h_t, the state after reading token t. The ▶ Play "
                        "button under the chart walks along the path.")
 else:

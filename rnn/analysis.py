@@ -330,8 +330,8 @@ def text_features(tokens: list[str]) -> TextFeatures:
     """Features of each token, using only the token and what came before it (as the RNN does).
 
     Counters (``word_position``, ``line_position``, ``depth``, ``in_quotes``) count the state
-    after reading the token: an opening bracket is inside its own brackets, ``a`` in ``(a)``
-    is at depth 1 and ``)`` closes back to 0.
+    after reading the token: in ``(a)`` the depth is 1, 1, 0, while ``in_brackets`` is 1 for
+    all three (the brackets themselves belong to the bracketed part); quote marks likewise.
     """
     T = len(tokens)
     out = {name: np.zeros(T) for name in FEATURES}

@@ -325,3 +325,8 @@ def test_the_explorer_follows_the_scaled_model(english):
     assert at.selectbox(key="model_picker").value == "english-x0.5"
     shown = at.session_state["models"][at.session_state["model_key"]].model
     assert_allclose(shown.W_h, 0.5 * model.W_h)
+    # Back on the BPTT page the slider shows the current model's scale (not a reset to 1).
+    at.switch_page("pages/bptt.py")
+    _run(at)
+    assert at.session_state["model_key"] == "english-x0.5"
+    assert at.select_slider(key="bptt_scale").value == 0.5
