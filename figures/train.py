@@ -51,63 +51,56 @@ def loss_figure(step, loss, val_step, val_loss, *, smooth: float = 0.05,
     """
     step = np.asarray(step)
     loss = np.asarray(loss, dtype=float)
-    fig = go.Figure()
+    traces = []
     if loss.size:
         keep = _thin(loss.size)
-        fig.add_trace(go.Scatter(
-            x=step[keep], y=loss[keep], mode="lines", name="training (per step)",
-            line=dict(color=TRAIN_COLOUR, width=1),
-            hovertemplate="step %{x}<br>loss %{y:.3f} nats<extra></extra>"))
         smoothed = ema(loss, smooth)
-        fig.add_trace(go.Scatter(
-            x=step[keep], y=smoothed[keep], mode="lines", name="training (smoothed)",
-            line=dict(color=SMOOTH_COLOUR, width=2.5),
-            customdata=smoothed[keep] / LN2,
-            hovertemplate="step %{x}<br>smoothed %{y:.3f} nats = %{customdata:.3f} bits"
-                          "<extra></extra>"))
-    if len(val_loss):
-        v = np.asarray(val_loss, dtype=float)
-        fig.add_trace(go.Scatter(
+        traces += [
+            go.Scatter(x=step[keep], y=loss[keep], mode="lines", name="training (per step)",
+                       line=dict(color=TRAIN_COLOUR, width=1),
+                       hovertemplate="step %{x}<br>loss %{y:.3f} nats<extra></extra>"),
+            go.Scatter(x=step[keep], y=smoothed[keep], mode="lines", name="training (smoothed)",
+                       line=dict(color=SMOOTH_COLOUR, width=2.5), customdata=smoothed[keep] / LN2,
+                       hovertemplate="step %{x}<br>smoothed %{y:.3f} nats = %{customdata:.3f} "
+                                     "bits<extra></extra>"),
+        ]
+    v = np.asarray(val_loss, dtype=float)
+    if v.size:
+        traces.append(go.Scatter(
             x=list(val_step), y=v, mode="lines+markers", name="validation",
-            line=dict(color=VAL_COLOUR, width=2), marker=dict(size=6),
-            customdata=v / LN2,
+            line=dict(color=VAL_COLOUR, width=2), marker=dict(size=6), customdata=v / LN2,
             hovertemplate="step %{x}<br>validation %{y:.3f} nats = %{customdata:.3f} bits"
                           "<extra></extra>"))
-    values = np.concatenate([loss, np.asarray(val_loss, dtype=float)])
+    traces.append(go.Scatter(x=[None], y=[None], yaxis="y2", showlegend=False,
+                             hoverinfo="skip"))  # makes plotly draw the bits axis
+    values = np.concatenate([loss, v])
     values = values[np.isfinite(values)]
-    lo = 0.0
     hi = float(values.max()) * 1.05 if values.size else 1.0
     # bits = nats / ln 2: the right axis spans the same range in bits, so both read off one curve
-    fig.update_layout(
+    layout = dict(
         xaxis=dict(title="step", rangemode="tozero", showgrid=True, gridcolor="#eee"),
-        yaxis=dict(title="loss (nats per character)", range=[lo, hi], showgrid=True,
+        yaxis=dict(title="loss (nats per character)", range=[0.0, hi], showgrid=True,
                    gridcolor="#eee"),
-        yaxis2=dict(title="bits per character", range=[lo / LN2, hi / LN2], overlaying="y",
+        yaxis2=dict(title="bits per character", range=[0.0, hi / LN2], overlaying="y",
                     side="right", showgrid=False),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
     )
-    fig.add_trace(go.Scatter(x=[None], y=[None], yaxis="y2", showlegend=False,
-                             hoverinfo="skip"))  # makes plotly draw the bits axis
-    base_layout(fig, title="Loss", height=height)
-    fig.update_layout(margin=dict(r=60))
-    return fig
+    return base_layout(go.Figure(traces, layout), title="Loss", height=height)
 
 
 def grad_norm_figure(step, grad_norm, *, height: int = 260) -> go.Figure:
     """The global gradient norm ||dL/dtheta|| before clipping, on a log axis."""
     step = np.asarray(step)
     g = np.asarray(grad_norm, dtype=float)
-    fig = go.Figure()
-    if g.size:
-        keep = _thin(g.size)
-        fig.add_trace(go.Scatter(
-            x=step[keep], y=g[keep], mode="lines", name="gradient norm",
-            line=dict(color="#6a51a3", width=1.5),
-            hovertemplate="step %{x}<br>norm %{y:.3g}<extra></extra>"))
-    fig.update_layout(xaxis=dict(title="step", rangemode="tozero"),
-                      yaxis=dict(title="‖dL/dθ‖ (before clipping)", type="log", dtick=1),
-                      showlegend=False)
-    return base_layout(fig, title="Gradient norm", height=height)
+    keep = _thin(g.size)
+    trace = go.Scatter(x=step[keep], y=g[keep], mode="lines", name="gradient norm",
+                       line=dict(color="#6a51a3", width=1.5),
+                       hovertemplate="step %{x}<br>norm %{y:.3g}<extra></extra>")
+    layout = dict(xaxis=dict(title="step", rangemode="tozero"),
+                  yaxis=dict(title="‖dL/dθ‖ (before clipping)", type="log", dtick=1),
+                  showlegend=False)
+    return base_layout(go.Figure([trace] if g.size else [], layout), title="Gradient norm",
+                       height=height)
 
 
 def W_h_figure(W_h: np.ndarray, spectral_radius: float, step: int, *,
@@ -121,10 +114,8 @@ def W_h_figure(W_h: np.ndarray, spectral_radius: float, step: int, *,
                       "<extra></extra>")
     if H > 64:  # gaps would hide the cells of a large matrix
         trace.update(xgap=0, ygap=0)
-    fig = go.Figure(trace)
-    fig.update_layout(
-        xaxis=dict(title="from unit j of h_{t-1}"),
-        yaxis=dict(title="to unit i of a_t", autorange="reversed"),
-    )
+    layout = dict(xaxis=dict(title="from unit j of h_{t-1}"),
+                  yaxis=dict(title="to unit i of a_t", autorange="reversed"))
+    fig = go.Figure([trace], layout)
     title = f"W_h at step {step}: spectral radius ρ = {spectral_radius:.3f}"
     return base_layout(fig, title=title, height=height)

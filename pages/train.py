@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from figures.train import LN2, W_h_figure, grad_norm_figure, loss_figure
@@ -9,6 +11,7 @@ from rnn import CORPORA, RNNError, TrainConfig, load_corpus
 from rnn.train import text_digest
 from ui import training
 from ui.models import ModelEntry, add_model
+from ui.nav import require_app
 
 SOURCES = ("Built-in", "Paste text", "Upload a .txt file")
 LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0)
@@ -205,6 +208,8 @@ def _resume_upload() -> None:
 
 # -- the page ----------------------------------------------------------------------------------
 
+require_app()  # a page opened by a direct link on a fresh server runs via app.py
+
 st.title("Train live")
 st.caption("Pick a text, press play and watch a recurrent network learn it: the loss falls, the "
            "samples turn from noise into words, W_h takes shape. Then open the model, or any "
@@ -227,8 +232,11 @@ with left:
             f"{training.MIN_CORPUS_CHARS} characters\n"
             f"- hidden size ≤ {training.MAX_HIDDEN}, sequence length ≤ "
             f"{training.MAX_SEQ_LEN}, batch size ≤ {training.MAX_BATCH}\n"
-            f"- training runs in chunks of {training.CHUNK_SECONDS:g} s, so other people's "
-            "sessions get their turn\n"
+            f"- training runs in chunks of {training.CHUNK_SECONDS:g} s, so pause answers "
+            "quickly; the charts are redrawn about once a second (less often when drawing is "
+            f"slow, so that training keeps {training.TRAIN_SHARE:.0%} of the time); every "
+            "session trains in its own chunks and shares the server's processors with the "
+            "others\n"
             f"- {training.MAX_SNAPSHOTS} snapshots (steps "
             f"{', '.join(f'{s:,}' for s in training.SNAPSHOT_STEPS)}), the latest "
             f"{training.MAX_SAMPLES} samples\n"
@@ -316,18 +324,17 @@ with right:
                       type="primary")
 
     @st.fragment(run_every=RUN_EVERY_S if run.playing else None)
-    def live_view() -> None:
-        """Trains one chunk while playing, then draws the run; reruns on its own timer."""
+    def live_training() -> None:
+        """While playing: one training chunk, then the numbers. Reruns on its own timer."""
         run = training.get_run()
         if run is None:
             return
         if run.playing:
             training.run_chunk(run)
-            if not run.playing:  # diverged or reached the target: stop the timer
+            if not run.playing:  # diverged or reached the target: stop the timers
                 st.rerun()
-        tr = run.trainer
         p = training.progress(run)
-        h = tr.history
+        h = run.trainer.history
         m = st.container(key="train_metrics").columns(5)
         m[0].metric("Step", f"{p.steps:,}")
         m[1].metric("Loss (nats)", f"{p.loss:.3f}" if h.loss else "–",
@@ -345,6 +352,17 @@ with right:
         if p.fraction is not None:
             left_txt = f" · about {p.seconds_left:,.0f} s left" if p.seconds_left else ""
             st.progress(p.fraction, text=f"{p.steps:,} / {run.target:,} steps{left_txt}")
+
+    @st.fragment(run_every=training.chart_every(run) if run.playing else None)
+    def live_charts() -> None:
+        """Curves, W_h and samples: redrawn about once a second while playing (drawing costs
+        far more than the numbers, so it runs less often and training keeps the time)."""
+        run = training.get_run()
+        if run is None:
+            return
+        t_draw = time.perf_counter()
+        tr = run.trainer
+        h = tr.history
         st.plotly_chart(loss_figure(h.step, h.loss, h.val_step, h.val_loss),
                         key="train_loss_chart", config={"displayModeBar": False})
         g1, g2 = st.columns(2)
@@ -357,16 +375,21 @@ with right:
                 st.code(text, language=None, wrap_lines=True)
         with g2:
             W_h = tr.model.W_h.astype("float32")
-            st.plotly_chart(W_h_figure(W_h, tr.model.spectral_radius(), tr.steps),
-                            key="train_wh_chart", config={"displayModeBar": False})
-            st.caption("ρ > 1: the memory can amplify what it holds; ρ < 1: it fades. Colours: "
-                       "blue negative, red positive.")
+            rho, rho_step = training.spectral_radius(run)
+            st.plotly_chart(W_h_figure(W_h, rho, tr.steps), key="train_wh_chart",
+                            config={"displayModeBar": False})
+            at = "" if rho_step == tr.steps else f" (ρ from step {rho_step:,}, refreshed every "
+            at = at and at + f"{training.RHO_EVERY_S:g} s while training)"
+            st.caption(f"ρ > 1: the memory can amplify what it holds; ρ < 1: it fades{at}. "
+                       "Colours: blue negative, red positive.")
         with st.expander(f"All {len(run.samples)} samples: noise becoming words"):
             for step, text in reversed(run.samples):
                 st.caption(f"step {step:,}")
                 st.code(text, language=None, wrap_lines=True)
+        run.draw_seconds = time.perf_counter() - t_draw
 
-    live_view()
+    live_training()
+    live_charts()
 
     st.divider()
     st.subheader("Take the model with you")

@@ -26,6 +26,10 @@ MAX_BATCH = 64
 MAX_TARGET = 1_000_000  # largest step target
 MAX_CHECKPOINT_BYTES = 20 * 2**20
 CHUNK_SECONDS = 0.25  # training time per chunk: the page answers within about this long
+CHART_EVERY_S = 1.0  # the charts are redrawn this often while playing ...
+MAX_CHART_EVERY_S = 5.0  # ... or less often, down to this, when drawing them is slow
+TRAIN_SHARE = 0.8  # of the page's time left for training (the rest draws the charts)
+RHO_EVERY_S = 2.0  # while playing, the spectral radius of W_h is refreshed this often
 MAX_SNAPSHOTS = 8
 # about x3 apart, because the early steps change the model most
 SNAPSHOT_STEPS = (0, 100, 300, 1000, 3000, 10_000, 30_000, 100_000)
@@ -107,6 +111,8 @@ class TrainRun:
     snapshots: list[Snapshot] = field(default_factory=list)  # at most MAX_SNAPSHOTS
     diverged_with: tuple[float, float | None] | None = None  # (lr, clip) when training blew up
     resumed: str = ""  # what resuming from an uploaded checkpoint did
+    draw_seconds: float = 0.0  # how long the page took to draw the charts last time
+    rho: tuple[int, float, float] | None = None  # (step, spectral radius of W_h, when computed)
 
     @property
     def steps(self) -> int:
@@ -202,6 +208,25 @@ def _take_snapshot(run: TrainRun) -> None:
         ratios = [run.snapshots[i + 1].step / max(run.snapshots[i].step, 1)
                   for i in range(len(run.snapshots) - 2)]
         del run.snapshots[1 + int(np.argmin(ratios))]
+
+
+def spectral_radius(run: TrainRun, now: float | None = None) -> tuple[float, int]:
+    """max |eig(W_h)| and the step it belongs to. While playing it is recomputed at most every
+    RHO_EVERY_S seconds: eigenvalues cost more than the rest of the live view together."""
+    now = time.perf_counter() if now is None else now
+    step = run.trainer.steps
+    if run.rho is not None and (run.rho[0] == step or (
+            run.playing and now - run.rho[2] < RHO_EVERY_S)):
+        return run.rho[1], run.rho[0]
+    run.rho = (step, run.trainer.model.spectral_radius(), now)
+    return run.rho[1], step
+
+
+def chart_every(run: TrainRun) -> float:
+    """Seconds between chart redraws while playing: drawing takes at most 1 - TRAIN_SHARE of
+    the time (given how long the last drawing took), but at least every MAX_CHART_EVERY_S."""
+    need = run.draw_seconds / (1 - TRAIN_SHARE)
+    return round(min(MAX_CHART_EVERY_S, max(CHART_EVERY_S, need)), 1)
 
 
 def run_chunk(run: TrainRun, seconds: float | None = CHUNK_SECONDS,
