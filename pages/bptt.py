@@ -83,7 +83,8 @@ def _on_scale() -> None:
 # The current model decides the slider (so it survives visits to other pages): a scaled copy
 # shows its scale, any other model 1.0; moving the slider changes the current model.
 entry = model_picker_ui()
-st.session_state["bptt_scale"] = _scale_of(entry)
+if st.session_state.get("bptt_scale") != _scale_of(entry):  # only then: never fight a drag
+    st.session_state["bptt_scale"] = _scale_of(entry)
 
 top = st.columns([3, 2])
 with top[0]:
