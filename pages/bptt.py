@@ -24,12 +24,14 @@ require_app()  # a page opened by a direct link on a fresh server runs via app.p
 
 st.title("Backprop through time")
 st.markdown(
-    "Training pushes the loss of each step back through every earlier step. Pick a step **t**: "
-    "the colours show how much its loss $L_t = -\\ln p_t[\\text{target}_t]$ depends on each "
-    "earlier input. Each step back multiplies the gradient by "
-    "$J_k^\\top = W_h^\\top\\,\\mathrm{diag}(1-h_k^2)$, so it usually shrinks (vanishes) "
-    "or grows (explodes) with the distance."
+    "Training pushes the loss of each step back through every earlier step. Pick a step **t** "
+    "below: the colours show how much its loss depends on each earlier input. Every step back "
+    "multiplies the gradient by one more Jacobian, so it usually shrinks (vanishes) or grows "
+    "(explodes) with the distance."
 )
+st.latex(r"L_t = -\ln p_t[\mathrm{target}_t], \qquad "
+         r"\frac{\partial L_t}{\partial h_k} = J_{k+1}^\top \cdots J_t^\top\, "
+         r"\frac{\partial L_t}{\partial h_t}, \qquad J_j = \mathrm{diag}(1 - h_j^2)\, W_h")
 
 if not models():
     st.info("No model is loaded yet. Train one on the **Train live** page, or upload one.")

@@ -15,10 +15,6 @@ def _metric(page, label: str) -> str:
 
 
 def _open(page, url: str, wait_for_app) -> None:
-    # Open the home page first: a server whose first visit is a deep link runs that page file
-    # on its own (Streamlit's old pages/ folder mode) until app.py's st.navigation has run once.
-    page.goto(url.rsplit("/", 1)[0] + "/")
-    wait_for_app(page)
     page.goto(url)
     wait_for_app(page)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)  # plotly.js loads after the run
