@@ -8,15 +8,18 @@ gradient clipping at 5, truncated BPTT with the hidden state carried across wind
 2. batch 32: the package's Trainer against PyTorch's nn.RNN + nn.Linear on one CPU thread
    (skipped with a note when torch is not importable; it is not a dependency of the project).
 
-Every contender starts from the same initial weights (the ones the Trainer starts with) and reads
-the same windows of the corpus, so the loss curves agree up to float rounding. The package runs
-twice: with numpy's BLAS limited to one thread and with the default thread count. Each thread
-setting is a worker process (the variables must be set before numpy is imported); the timed chunks
-of every contender are interleaved in each repetition so machine noise hits them alike, and the
-table shows the median chars/s over the repetitions.
+Speed: the package runs with numpy's BLAS limited to one thread and with the default thread
+count; each setting is a worker process (the variables must be set before numpy is imported).
+In each repetition every contender trains for about the same time, in rotating order, so machine
+noise hits them alike; the tables show median chars/s (wall clock) and chars per CPU-second.
 
-    python benchmarks/train_speed.py            # about 2-3 minutes
-    python benchmarks/train_speed.py --quick    # about 30 seconds
+Loss: untimed runs from the same initial weights (the ones the Trainer starts with) on the same
+windows of the corpus. The curves agree to float rounding for the first steps; after that the
+chaotic early Adagrad steps amplify rounding, so two control runs with every weight moved by one
+unit in the last place show how far rounding alone takes a curve.
+
+    python benchmarks/train_speed.py            # about 1.5 minutes on an idle machine
+    python benchmarks/train_speed.py --quick    # about 20 seconds
 """
 
 from __future__ import annotations
@@ -68,11 +71,21 @@ class Windows:
         return chunk[:, :-1], chunk[:, 1:], reset
 
 
+def _nudge(arrays, direction: int) -> None:
+    """Move every weight by one unit in the last place, up or down (for the control runs)."""
+    import numpy as np
+
+    for v in arrays:
+        v[...] = np.nextafter(v, np.inf if direction > 0 else -np.inf)
+
+
 class PackageRun:
     """rnn.Trainer.run: the package's own training loop."""
 
-    def __init__(self, B: int, dtype: str) -> None:
+    def __init__(self, B: int, dtype: str, nudge: int = 0) -> None:
         self.trainer = _trainer(B, dtype)
+        if nudge:
+            _nudge(self.trainer.params.values(), nudge)
         self.chars_per_step = B * T
 
     def run(self, steps: int) -> list[float]:
@@ -88,18 +101,18 @@ class ReferenceRun:
     them), and the softmax subtracts the max; otherwise this is the textbook code.
     """
 
-    def __init__(self, nudge: bool = False) -> None:
+    def __init__(self, nudge: int = 0) -> None:
         import numpy as np
 
         tr = _trainer(1, "float64")
         init = tr.model.params()  # the weights the Trainer starts from
-        if nudge:  # the control: every weight moved by one unit in the last place
-            init = {k: np.nextafter(v, np.inf) for k, v in init.items()}
         self.Wxh = init["W_i"].copy()  # (H, V)
         self.Whh = init["W_h"].copy()  # (H, H)
         self.Why = init["W_o"].copy()  # (V, H)
         self.bh = init["b_h"].reshape(-1, 1).copy()  # (H, 1)
         self.by = init["b_o"].reshape(-1, 1).copy()  # (V, 1)
+        if nudge:
+            _nudge(self.params(), nudge)
         self.vocab_size = tr.vocab.size
         self.windows = Windows(tr.train_ids, 1)
         self.hprev = np.zeros((H, 1))
@@ -223,22 +236,26 @@ class TorchRun:
 
 
 def make_contender(name: str):
-    """Contender names are '<kind>-b<B>-<dtype>', e.g. 'package-b32-float32'."""
-    kind, b, dtype = name.split("-")
-    B = int(b[1:])
+    """Names are '<kind>-b<B>-<dtype>[-up|-down]', e.g. 'package-b32-float32' or
+    'reference-b1-float64-up' (weights one ulp up: a control for how far rounding drifts)."""
+    kind, b, dtype, *nudge = name.split("-")
+    B, direction = int(b[1:]), {"up": 1, "down": -1}[nudge[0]] if nudge else 0
     if kind == "package":
-        return PackageRun(B, dtype)
+        return PackageRun(B, dtype, direction)
     if kind == "reference":
-        return ReferenceRun()
-    if kind == "nudged":
-        return ReferenceRun(nudge=True)
+        return ReferenceRun(direction)
     if kind == "torch":
         return TorchRun(B, dtype)
     raise ValueError(name)
 
 
 def worker() -> None:
-    """Serve {"name", "steps"} requests on stdin with {"chars_per_s", "losses"} on stdout."""
+    """Serve requests on stdin, one JSON line each, answering on stdout.
+
+    {"name", "seconds"}: train that contender (kept from one request to the next) for about
+    that long; answer {"chars_per_s", "chars_per_cpu_s"}. {"op": "losses", "name", "steps"}: a
+    fresh contender's per-step losses, untimed. {"op": "has_torch"}: whether torch imports.
+    """
     sys.path.insert(0, str(ROOT))
     contenders = {}
     for line in sys.stdin:
@@ -253,15 +270,23 @@ def worker() -> None:
             print(json.dumps(reply), flush=True)
             continue
         name = req["name"]
+        if req.get("op") == "losses":
+            print(json.dumps({"losses": make_contender(name).run(req["steps"])}), flush=True)
+            continue
         if name not in contenders:
             contenders[name] = make_contender(name)
+            contenders[name].run(2)  # warm up
         c = contenders[name]
+        burst = 8 if c.chars_per_step < 100 else 2  # steps between looks at the clock
+        steps = 0
         t0, c0 = time.perf_counter(), time.process_time()
-        losses = c.run(req["steps"])
+        while steps == 0 or time.perf_counter() - t0 < req["seconds"]:
+            c.run(burst)
+            steps += burst
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
-        chars = len(losses) * c.chars_per_step
-        print(json.dumps({"chars_per_s": chars / dt, "chars_per_cpu_s": chars / max(dc, 1e-9),
-                          "losses": losses}), flush=True)
+        chars = steps * c.chars_per_step
+        print(json.dumps({"chars_per_s": chars / dt, "chars_per_cpu_s": chars / max(dc, 1e-9)}),
+              flush=True)
 
 
 # -- the orchestration (main process: no numpy work here) -------------------------------------
@@ -299,64 +324,69 @@ def median(xs: list[float]) -> float:
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def measure(workers: dict, contenders: list[tuple[str, str]], reps: int, steps: int):
-    """Interleaved timing: in each repetition every contender trains ``steps`` more steps.
+def measure(workers: dict, contenders: list[tuple[str, str]], reps: int, seconds: float):
+    """Interleaved timing: in each repetition every contender trains for about ``seconds``.
 
-    The order rotates from one repetition to the next so no contender is always first.
-    Returns {contender: {"wall": [chars/s], "cpu": [chars per CPU-second], "losses": [...]}}.
+    Every chunk lasts about as long, whatever the contender's speed, so that the load of the
+    machine hits them alike, and the order rotates from one repetition to the next.
+    Returns {contender: {"wall": [chars/s], "cpu": [chars per CPU-second]}}.
     """
-    out = {c: {"wall": [], "cpu": [], "losses": []} for c in contenders}
+    out = {c: {"wall": [], "cpu": []} for c in contenders}
     for r in range(reps):
         k = r % len(contenders)
         for c in contenders[k:] + contenders[:k]:
             threads, name = c
-            reply = workers[threads].ask({"name": name, "steps": steps})
+            reply = workers[threads].ask({"name": name, "seconds": seconds})
             out[c]["wall"].append(reply["chars_per_s"])
             out[c]["cpu"].append(reply["chars_per_cpu_s"])
-            out[c]["losses"].extend(reply["losses"])
     return out
 
 
 def label(c) -> str:
     threads, name = c
-    kind, _, dtype = name.split("-")
-    who = {"package": "rnn.Trainer", "reference": "min-char-rnn loop", "torch": "PyTorch nn.RNN",
-           "nudged": "min-char-rnn loop, weights +1 ulp"}[kind]
+    kind, _, dtype, *nudge = name.split("-")
+    who = {"package": "rnn.Trainer", "reference": "min-char-rnn loop",
+           "torch": "PyTorch nn.RNN"}[kind]
     blas = "torch 1 thread" if kind == "torch" else f"BLAS {threads}"
-    return f"{who} {dtype} ({blas})"
+    ulp = f", weights 1 ulp {nudge[0]}" if nudge else ""
+    return f"{who} {dtype}{ulp} ({blas})"
 
 
-def agreement(losses: list[float], partner: list[float]) -> tuple[int, float]:
-    """Steps for which the two curves agree to 1e-9, and the largest difference over all steps."""
-    diffs = [abs(a - b) for a, b in zip(losses, partner, strict=False)]
-    same = next((i for i, d in enumerate(diffs) if d > 1e-9), len(diffs))
-    return same, max(diffs)
-
-
-def table(title: str, res: dict, base, partner_of: dict, last: int) -> None:
-    """Contender, median chars/s (min - max), ratio to ``base``, chars per CPU-second, and how
-    its loss curve compares with its partner's (same initial weights, same windows)."""
+def speed_table(title: str, res: dict, base) -> None:
+    """Contender, median chars/s (min - max), ratio to ``base``, median chars per CPU-second."""
     print(f"\n{title}")
-    print(f"  {'contender':<44} {'chars/s median':>14} {'(min - max)':>21} {'ratio':>6}"
-          f" {'chars/CPU-s':>11}   {'loss, last ' + str(last):>14}  {'vs':<4}"
-          f" {'same to 1e-9':>12} {'max |dloss|':>11}")
-    b_med = median(res[base]["wall"])
-    names = {c: f"({i})" for i, c in enumerate(res, start=1)}
+    print(f"  {'contender':<62} {'chars/s median':>14} {'(min - max)':>21} {'ratio':>6}"
+          f" {'chars/CPU-s':>11} {'ratio':>6}")
+    b_wall, b_cpu = median(res[base]["wall"]), median(res[base]["cpu"])
     for c, r in res.items():
-        w, losses = r["wall"], r["losses"]
-        mean_last = sum(losses[-last:]) / min(last, len(losses))
-        partner = partner_of.get(c)
-        if partner is None:
-            cmp = f"{'':<4} {'':>12} {'':>11}"
-        else:
-            same, dmax = agreement(losses, res[partner]["losses"])
-            cmp = f"{names[partner]:<4} {f'{same} steps':>12} {dmax:>11.1e}"
-        speed = (f"{median(w):>14,.0f} {f'({min(w):,.0f} - {max(w):,.0f})':>21} "
-                 f"{median(w) / b_med:>5.2f}x {median(r['cpu']):>11,.0f}") if w else f"{'':>65}"
-        print(f"  {names[c]:<4}{label(c):<40} {speed}   {mean_last:>14.4f}  {cmp}")
-    n = len(res[base]["losses"])
-    print(f"  ratio: median chars/s over {names[base]}'s. Losses: nats per character after {n} "
-          "steps, mean of the last {last}.".replace("{last}", str(last)))
+        w, cpu = r["wall"], r["cpu"]
+        print(f"  {label(c):<62} {median(w):>14,.0f} {f'({min(w):,.0f} - {max(w):,.0f})':>21} "
+              f"{median(w) / b_wall:>5.2f}x {median(cpu):>11,.0f} {median(cpu) / b_cpu:>5.2f}x")
+    print(f"  ratios: medians over those of {label(base)}; chars/CPU-s counts only the CPU time "
+          "of the contender's process (all its threads), so it is less hit by other load.")
+
+
+def loss_table(title: str, worker: Worker, names: list[str], partner_of: dict, steps: int,
+               last: int = 100) -> None:
+    """Untimed runs from the same initial weights on the same windows: how the curves agree."""
+    losses = {n: worker.ask({"op": "losses", "name": n, "steps": steps})["losses"]
+              for n in names}
+    print(f"\n{title} ({steps} steps, 1 BLAS thread)")
+    print(f"  {'run':<62} {'mean loss, last ' + str(last):>20}  {'compared with':<34}"
+          f" {'same to 1e-9':>12} {'max |dloss|':>11}")
+    for n in names:
+        mean_last = sum(losses[n][-last:]) / last
+        p = partner_of.get(n)
+        cmp = ""
+        if p is not None:
+            diffs = [abs(a - b) for a, b in zip(losses[n], losses[p], strict=True)]
+            same = next((i for i, d in enumerate(diffs) if d > 1e-9), len(diffs))
+            cmp = f"{label(('1 thread', p)).split(' (')[0]:<34} {f'{same} steps':>12} " \
+                  f"{max(diffs):>11.1e}"
+        print(f"  {label(('1 thread', n)):<62} {mean_last:>20.4f}  {cmp}")
+    print("  Nats per character. The curves agree to float rounding for the first steps; then "
+          "the chaotic early Adagrad\n  steps amplify rounding differences, as the one-ulp "
+          "controls show: compare their drift with the others'.")
 
 
 def main() -> None:
@@ -367,41 +397,44 @@ def main() -> None:
     if args.worker:
         worker()
         return
-    reps = 7 if args.quick else 15
-    steps1 = 40 if args.quick else 80  # steps per timed chunk, batch 1
-    steps32 = 10 if args.quick else 24  # steps per timed chunk, batch 32
+    reps, seconds = (5, 0.08) if args.quick else (15, 0.25)
+    steps1, steps32 = (200, 60) if args.quick else (1000, 300)  # untimed loss runs
     t_start = time.perf_counter()
     one, many = "1 thread", "default threads"
     workers = {one: Worker(True), many: Worker(False)}
     try:
         print(f"Job: English corpus, H={H}, T={T}, Adagrad lr {LR}, element-wise clip {CLIP}, "
-              f"truncated BPTT; {reps} interleaved repetitions, {os.cpu_count()} CPUs. "
-              "Validation is off in the Trainer (eval_every huge), as the others have none.")
-        ref = (one, "reference-b1-float64")
-        c1 = [ref, (one, "package-b1-float64"), (one, "package-b1-float32"),
-              (many, "reference-b1-float64"), (many, "package-b1-float64"),
-              (many, "package-b1-float32")]
-        res = measure(workers, c1, reps, steps1)
-        nudged = (one, "nudged-b1-float64")  # untimed control: how far rounding alone drifts
-        res[nudged] = {"wall": [], "cpu": [], "losses": workers[one].ask(
-            {"name": nudged[1], "steps": reps * steps1})["losses"]}
-        table("Batch 1: rnn.Trainer against min-char-rnn's per-step loop", res, ref,
-              {c: ref for c in res if c != ref}, last=100)
-
+              f"truncated BPTT. {reps} interleaved repetitions of ~{seconds} s per contender, "
+              f"{os.cpu_count()} CPUs.\nValidation is off in the Trainer (eval_every huge), "
+              "as the other loops have none.")
+        c1 = [(one, "reference-b1-float64"), (one, "package-b1-float64"),
+              (one, "package-b1-float32"), (many, "reference-b1-float64"),
+              (many, "package-b1-float64"), (many, "package-b1-float32")]
+        speed_table("Batch 1: rnn.Trainer against min-char-rnn's per-step loop",
+                    measure(workers, c1, reps, seconds), c1[0])
         has_torch = workers[one].ask({"op": "has_torch"})
         c32 = [(one, "package-b32-float32"), (one, "package-b32-float64"),
                (many, "package-b32-float32"), (many, "package-b32-float64")]
-        partner = {c: (one, f"torch-b32-{c[1].split('-')[2]}") for c in c32}
         if has_torch["ok"]:
             c32 = [(one, "torch-b32-float32"), (one, "torch-b32-float64"), *c32]
-            base, title = c32[0], "Batch 32: rnn.Trainer against PyTorch nn.RNN (one thread)"
+            title = "Batch 32: rnn.Trainer against PyTorch nn.RNN on one thread"
         else:
             print(f"\nNote: PyTorch is not importable ({has_torch['why']}), so the PyTorch "
                   "comparison is skipped; it is not a dependency of the project.")
-            base, title = c32[0], "Batch 32: rnn.Trainer"
-            partner = {c: (one, f"package-b32-{c[1].split('-')[2]}") for c in c32[2:]}
-        res = measure(workers, c32, reps, steps32)
-        table(title, res, base, partner, last=100)
+            title = "Batch 32: rnn.Trainer"
+        speed_table(title, measure(workers, c32, reps, seconds), c32[0])
+
+        ref = "reference-b1-float64"
+        runs1 = [ref, "package-b1-float64", "package-b1-float32", f"{ref}-up", f"{ref}-down"]
+        loss_table("Loss curves, batch 1", workers[one], runs1,
+                   {n: ref for n in runs1[1:]}, steps1)
+        pkg = "package-b32-float64"
+        runs32 = [pkg, "package-b32-float32", f"{pkg}-up", f"{pkg}-down"]
+        partner = {n: pkg for n in runs32[1:]}
+        if has_torch["ok"]:
+            runs32 = ["torch-b32-float64", "torch-b32-float32", *runs32]
+            partner.update({pkg: "torch-b32-float64", "package-b32-float32": "torch-b32-float32"})
+        loss_table("Loss curves, batch 32", workers[one], runs32, partner, steps32)
     finally:
         for w in workers.values():
             w.close()
