@@ -181,7 +181,7 @@ class TorchRun:
     parameter as in the package; Adagrad is written as ours (eps inside the square root).
     """
 
-    def __init__(self, B: int, dtype: str) -> None:
+    def __init__(self, B: int, dtype: str, nudge: int = 0) -> None:
         import torch
 
         torch.set_num_threads(1)
@@ -202,6 +202,9 @@ class TorchRun:
         self.rnn.bias_hh_l0.requires_grad_(False)
         self.params = [p for p in [*self.rnn.parameters(), *self.out.parameters()]
                        if p.requires_grad]
+        if nudge:
+            with torch.no_grad():
+                _nudge([p.numpy() for p in self.params], nudge)  # shares memory with p
         self.mem = [torch.zeros_like(p) for p in self.params]
         self.eye = torch.eye(V, dtype=self.dtype)  # rows are one-hot x_t
         self.windows = Windows(tr.train_ids, B)
@@ -245,7 +248,7 @@ def make_contender(name: str):
     if kind == "reference":
         return ReferenceRun(direction)
     if kind == "torch":
-        return TorchRun(B, dtype)
+        return TorchRun(B, dtype, direction)
     raise ValueError(name)
 
 
@@ -432,8 +435,10 @@ def main() -> None:
         runs32 = [pkg, "package-b32-float32", f"{pkg}-up", f"{pkg}-down"]
         partner = {n: pkg for n in runs32[1:]}
         if has_torch["ok"]:
-            runs32 = ["torch-b32-float64", "torch-b32-float32", *runs32]
-            partner.update({pkg: "torch-b32-float64", "package-b32-float32": "torch-b32-float32"})
+            tch = "torch-b32-float64"
+            runs32 = [tch, f"{tch}-up", f"{tch}-down", "torch-b32-float32", *runs32]
+            partner.update({f"{tch}-up": tch, f"{tch}-down": tch, pkg: tch,
+                            "package-b32-float32": "torch-b32-float32"})
         loss_table("Loss curves, batch 32", workers[one], runs32, partner, steps32)
     finally:
         for w in workers.values():
