@@ -192,7 +192,9 @@ class Trainer:
         with np.errstate(all="ignore"):
             loss, grads, h_last = self.model.loss_and_grads(x, y, self.h)
             g, grads = self._grads_flat(grads)
-            norm = float(np.sqrt(np.vdot(g, g)))  # the global norm, over all gradients at once
+            # per array: one vdot over all 24k float64 entries is threaded by OpenBLAS (measured
+            # 278 us wall with the default threads on 2 busy cores, 7 us for five small ones)
+            norm = global_norm(grads)
         if not (np.isfinite(loss) and np.isfinite(norm)) or (
                 cfg.max_loss is not None and loss > cfg.max_loss):
             self._diverge(loss, norm)
