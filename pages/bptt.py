@@ -128,9 +128,9 @@ if not np.array_equal(cache.get("ids"), enc.ids):
     cache.update(ids=enc.ids, trace=entry.model.forward(ids), sens_fig=None, steps={})
 
 if T > 1:
-    if st.session_state.get("bptt_t", T - 1) > T - 1:
-        st.session_state["bptt_t"] = T - 1
-    t = st.slider("Loss at step t", 0, T - 1, T - 1, key="bptt_t", persist_state="session",
+    if st.session_state.get("bptt_t") is None or st.session_state["bptt_t"] > T - 1:
+        st.session_state["bptt_t"] = T - 1  # the last step first; never past the text's end
+    t = st.slider("Loss at step t", 0, T - 1, key="bptt_t", persist_state="session",
                   help="Step t reads token t and is scored on predicting token t+1.")
 else:
     t = 0

@@ -76,9 +76,9 @@ z = cache["z"]
 T = len(enc.tokens)
 
 if T > 1:
-    if st.session_state.get("space_t", T - 1) > T - 1:
-        st.session_state["space_t"] = T - 1
-    t = st.slider("Step t", 0, T - 1, T - 1, key="space_t", persist_state="session",
+    if st.session_state.get("space_t") is None or st.session_state["space_t"] > T - 1:
+        st.session_state["space_t"] = T - 1  # the last step first; never past the text's end
+    t = st.slider("Step t", 0, T - 1, key="space_t", persist_state="session",
                   help="The marked point is h_t, the state after reading token t. The ▶ Play "
                        "button under the chart walks along the path.")
 else:
