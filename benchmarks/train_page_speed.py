@@ -70,7 +70,8 @@ class PageLoop:
         self.trainer = self.run.trainer
         self.draw = draw
         self.draws: list[float] = []  # seconds spent drawing the charts, each time
-        self.last_draw = time.perf_counter()
+        self.own = 0.0  # this loop's own running time: the other loops' turns do not count
+        self.last_draw = 0.0  # own time of the last drawing
 
     def slice(self, seconds: float) -> None:
         t0 = time.perf_counter()
@@ -81,9 +82,9 @@ class PageLoop:
                 continue
             training.progress(run)
             now = time.perf_counter()
-            if now - self.last_draw < training.chart_every(run):
+            if self.own + (now - t0) - self.last_draw < training.chart_every(run):
                 continue
-            self.last_draw = now
+            self.last_draw = self.own + (now - t0)
             h = tr.history
             for fig in (loss_figure(h.step, h.loss, h.val_step, h.val_loss),
                         grad_norm_figure(h.step, h.grad_norm),
@@ -92,6 +93,7 @@ class PageLoop:
                 st_spec(fig)
             run.draw_seconds = time.perf_counter() - now
             self.draws.append(run.draw_seconds)
+        self.own += time.perf_counter() - t0
 
 
 def st_spec(fig) -> str:

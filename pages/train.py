@@ -59,7 +59,7 @@ def corpus_ui() -> tuple[str, str] | None:
         else:
             mb = training.MAX_CORPUS_BYTES // 2**20
             up = st.file_uploader(f"A UTF-8 .txt file (at most {mb} MB)", type=["txt"],
-                                  key="train_upload")
+                                  key="train_upload", max_upload_size=mb)
             if up is None:
                 st.info("Choose a .txt file to train on.")
                 return None
@@ -94,9 +94,9 @@ def settings_ui() -> tuple[TrainConfig, dict]:
     ss = st.session_state
     st.markdown("**Network** · changing these starts a new run")
     c1, c2 = st.columns(2)
-    hidden = c1.number_input("Hidden size H", 2, training.MAX_HIDDEN, step=4, key="train_hidden",
+    hidden = c1.number_input("Hidden size H", 1, training.MAX_HIDDEN, step=4, key="train_hidden",
                              help="Number of hidden units: W_h is H x H.")
-    seq_len = c2.number_input("Sequence length T", 2, training.MAX_SEQ_LEN, step=5,
+    seq_len = c2.number_input("Sequence length T", 1, training.MAX_SEQ_LEN, step=5,
                               key="train_seq_len",
                               help="Tokens per window: how far back gradients flow (truncated "
                                    "backprop through time).")
@@ -342,7 +342,7 @@ with right:
                     delta_color="off", delta_arrow="off",
                     help="Training loss, mean over the last 100 steps, in nats per character "
                          "(bits = nats / ln 2).")
-        m[2].metric("Validation (nats)", f"{p.val_loss:.3f}" if h.val_loss else "–",
+        m[2].metric("Val. loss (nats)", f"{p.val_loss:.3f}" if h.val_loss else "–",
                     f"{p.val_loss / LN2:.3f} bits/char" if h.val_loss else None,
                     delta_color="off", delta_arrow="off",
                     help="Loss on the held-out tail of the corpus, which is never trained on.")
@@ -426,7 +426,9 @@ with right:
                  "here later to continue exactly where you stopped.")
     with c2:
         st.file_uploader("Continue from a checkpoint", type=["npz"], key="train_ckpt_upload",
-                         help="Trains on the corpus chosen on the left.")
+                         max_upload_size=training.MAX_CHECKPOINT_BYTES // 2**20,
+                         help="Trains on the corpus chosen on the left. A checkpoint saved "
+                              "here on the same corpus continues exactly where it stopped.")
         st.button("Continue training from this file", key="train_resume",
                   on_click=_resume_upload,
                   disabled=ss.get("train_ckpt_upload") is None)

@@ -28,7 +28,7 @@ MAX_CHECKPOINT_BYTES = 20 * 2**20
 CHUNK_SECONDS = 0.25  # training time per chunk: the page answers within about this long
 CHART_EVERY_S = 1.0  # the charts are redrawn this often while playing ...
 MAX_CHART_EVERY_S = 5.0  # ... or less often, down to this, when drawing them is slow
-TRAIN_SHARE = 0.8  # of the page's time left for training (the rest draws the charts)
+TRAIN_SHARE = 0.9  # of the page's time left for training (the rest draws the charts)
 RHO_EVERY_S = 2.0  # while playing, the spectral radius of W_h is refreshed this often
 MAX_SNAPSHOTS = 8
 # about x3 apart, because the early steps change the model most

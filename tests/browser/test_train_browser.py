@@ -31,11 +31,8 @@ def _button(page, key):
 def test_play_watch_pause(app_server, page, wait_for_app, screenshot):
     page.goto(app_server + "/train")
     page.wait_for_selector(STEP, timeout=60_000)  # the first run has really drawn the page
-    # The first session on a fresh server shows Streamlit's old page list and no wide
-    # layout (an app-wide quirk, seen on every page); a second session shows the real frame.
-    page.reload()
-    page.wait_for_selector(STEP, timeout=60_000)
     wait_for_app(page)
+    assert page.locator('[data-testid="stSidebarNav"]', has_text="Train live").count()
     assert _step(page) == 0
     screenshot(page, "train-start")
 
@@ -60,3 +57,9 @@ def test_play_watch_pause(app_server, page, wait_for_app, screenshot):
     text = json.dumps(samples.all_inner_texts())
     assert len(text) > 100
     screenshot(page, "train-paused")
+    samples.first.scroll_into_view_if_needed()  # the page scrolls inside stMain
+    page.wait_for_timeout(500)
+    screenshot(page, "train-paused-samples")
+    page.locator(".st-key-train_explore button").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    screenshot(page, "train-paused-handoff")
