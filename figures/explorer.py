@@ -24,7 +24,7 @@ STEP_PANELS = (
     ("a", "a<sub>t</sub>", "pre-activation"),
     ("h", "h<sub>t</sub> = tanh(a<sub>t</sub>)", "hidden state"),
 )
-PANEL_OPS = ("+", "+", "=", "tanh")  # the operator drawn between consecutive panels
+PANEL_OPS = ("+", "+", "=", "→")  # drawn between panels; the last panel says "tanh"
 CURRENT = "#f59e0b"  # amber: the current step / the chosen neuron
 UNKNOWN = "#dc2626"  # red: a token the vocabulary does not know
 ACTUAL = "#f59e0b"  # the bar of the token that really comes next
@@ -160,7 +160,7 @@ def step_figure(
             annotations.append(dict(
                 text=f"<b>{PANEL_OPS[k - 1]}</b>", xref="paper", yref="paper",
                 x=x0 + width + gap / 2, y=0.5, showarrow=False,
-                font=dict(size=16 if len(PANEL_OPS[k - 1]) == 1 else 10)))
+                font=dict(size=16)))
         if neuron is not None and 0 <= neuron < H:
             r, c = divmod(int(neuron), cols)
             shapes.append(dict(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5,

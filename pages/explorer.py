@@ -21,8 +21,8 @@ from ui.explorer import (
     neuron_equation,
     play_interval,
     read_url_once,
+    set_playing,
     tick,
-    toggle_play,
     write_url,
 )
 from ui.nav import require_app
@@ -99,16 +99,19 @@ def step_view() -> None:
     _take_click("explorer_strip", "explorer.strip_seen", STEP, lambda p: p["point_index"])
     _take_click("explorer_grid", "explorer.grid_seen", NEURON, lambda p: p["customdata"])
 
-    left, right = st.columns([5, 4], vertical_alignment="bottom")
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left, st.container(horizontal=True, vertical_alignment="bottom"):
         st.button("", icon=":material/first_page:", key="first", help="First step",
                   on_click=move_step, args=(STEP, T, "first"))
         st.button("", icon=":material/chevron_left:", key="prev", help="Previous step",
                   on_click=move_step, args=(STEP, T, "prev"), shortcut="Left")
-        playing = bool(st.session_state.get("explorer.playing"))
-        st.button("Pause" if playing else "Play", key="play", type="primary",
-                  icon=":material/pause:" if playing else ":material/play_arrow:",
-                  on_click=toggle_play, args=(STEP, T), help="Step through the text by itself")
+        if st.session_state.get("explorer.playing"):
+            st.button("Pause", key="pause", type="primary", icon=":material/pause:",
+                      on_click=set_playing, args=(False, STEP, T), help="Stop here")
+        else:
+            st.button("Play", key="play", type="primary", icon=":material/play_arrow:",
+                      on_click=set_playing, args=(True, STEP, T),
+                      help="Step through the text by itself")
         st.button("", icon=":material/chevron_right:", key="next", help="Next step",
                   on_click=move_step, args=(STEP, T, "next"), shortcut="Right")
         st.button("", icon=":material/last_page:", key="last", help="Last step",

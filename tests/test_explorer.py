@@ -187,16 +187,24 @@ def test_play_advances_and_pause_stops():
     at.session_state["explorer_speed"] = "fast"
     at.button(key="play").click().run()
     assert at.session_state["explorer.playing"] is True
-    assert at.button(key="play").label == "Pause"
+    assert at.button(key="pause").label == "Pause"
     time.sleep(0.3)  # fast = 5 tokens/s
     at.run()
     assert step_of(at) >= 1
-    at.button(key="play").click().run()
+    at.button(key="pause").click().run()
     assert at.session_state["explorer.playing"] is False
+    assert at.button(key="play").label == "Play"
     stopped = step_of(at)
     time.sleep(0.3)
     at.run()
     assert step_of(at) == stopped
+
+
+def test_play_at_the_end_starts_over():
+    at = open_explorer()
+    at.button(key="last").click().run()
+    at.button(key="play").click().run()
+    assert step_of(at) == 0 and at.session_state["explorer.playing"] is True
 
 
 def test_weights_expander_shows_weights_and_spectral_radius():

@@ -170,9 +170,12 @@ def play_interval() -> float | None:
     return 1.0 / SPEEDS.get(st.session_state.get("explorer_speed", "medium"), 2.5)
 
 
-def toggle_play(step_key: str, T: int) -> None:
-    """Button callback: play from the current step (from 0 at the end), or pause."""
-    playing = not st.session_state.get("explorer.playing", False)
+def set_playing(playing: bool, step_key: str, T: int) -> None:
+    """Button callback of Play (True: from the current step, from 0 at the end) and Pause.
+
+    Play and Pause are two buttons with their own keys, never one toggle: a click that reaches
+    the server twice (runs queue up while playing) cannot undo itself.
+    """
     st.session_state["explorer.playing"] = playing
     if playing:
         if st.session_state.get(step_key, 0) >= T - 1:

@@ -94,8 +94,8 @@ def test_explorer_in_the_browser(app_server, page, wait_for_app, screenshot):
     page.locator(".st-key-play button").first.click()
     page.wait_for_function(
         "() => Number(new URL(location.href).searchParams.get('step')) >= 11", timeout=15_000)
-    page.locator(".st-key-play button").first.click()
-    page.wait_for_selector(".st-key-play button:has-text('Play')", timeout=10_000)
+    page.locator(".st-key-pause button").first.click()
+    page.wait_for_selector(".st-key-play button", timeout=20_000)
     wait_for_app(page)
     stopped = url_params(page)["step"]
     page.wait_for_timeout(1500)
