@@ -311,3 +311,14 @@ def test_bad_checkpoint_upload_gets_a_message_and_keeps_the_run(data):
     _click(at, "train_resume")
     assert "Could not continue" in _texts(at)
     assert _run(at) is run and run.steps == 1
+
+
+def test_step_target_stops_the_run_and_shows_progress():
+    at = _open()
+    _set(at, "train_target", 30)
+    _click(at, "train_play")
+    run = _run(at)
+    assert run.steps == 30 and not run.playing
+    assert not at.button(key="train_play").disabled  # paused again, ready to go on
+    bars = at.get("progress")
+    assert bars and "30 / 30 steps" in bars[0].proto.text
