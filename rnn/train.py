@@ -40,7 +40,7 @@ class TrainConfig:
     eval_every: int = 100  # steps between validation losses
     eval_tokens: int = 20_000  # validation tokens used at most (keeps evaluation cheap)
     level: str = "char"  # char | word vocabulary
-    dtype: str = "float64"  # float32 | float64
+    dtype: str = "float32"  # float32 | float64: float32 trains 1.4-2x faster (benchmarks/)
 
     def validate(self) -> None:
         """Raise RNNError naming the first hyperparameter out of range."""

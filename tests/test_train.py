@@ -16,7 +16,7 @@ ENGLISH = load_corpus("english")[:6000]
 def small(**kw) -> TrainConfig:
     """A config small enough for many runs per test."""
     base = {"hidden_size": 12, "seq_len": 8, "batch_size": 2, "lr": 0.05, "eval_every": 7,
-            "eval_tokens": 300}
+            "eval_tokens": 300, "dtype": "float64"}
     return TrainConfig(**{**base, **kw})
 
 
@@ -47,8 +47,10 @@ def assert_same_run(a: Trainer, b: Trainer) -> None:
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("seed", [0, 3])
-def test_same_seed_same_run(optimizer, seed):
-    cfg = small(optimizer=optimizer, seed=seed, lr=0.01 if optimizer == "adam" else 0.05)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_same_seed_same_run(optimizer, seed, dtype):
+    cfg = small(optimizer=optimizer, seed=seed, lr=0.01 if optimizer == "adam" else 0.05,
+                dtype=dtype)
     a, b = Trainer(ENGLISH, cfg), Trainer(ENGLISH, cfg)
     a.run(30)
     b.run(30)
@@ -64,8 +66,10 @@ def test_different_seeds_differ():
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("n", [2, 14, 40])
-def test_n_steps_equal_two_halves(optimizer, n):
-    cfg = small(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.05, clip_norm=1.0)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_n_steps_equal_two_halves(optimizer, n, dtype):
+    cfg = small(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.05, clip_norm=1.0,
+                dtype=dtype)
     whole, split = Trainer(ENGLISH, cfg), Trainer(ENGLISH, cfg)
     assert whole.run(n) == n
     assert split.run(n // 2) == n // 2
@@ -430,3 +434,10 @@ def test_too_short_message_is_helpful():
 def test_config_from_dict_ignores_unknown_keys():
     cfg = TrainConfig.from_dict({"hidden_size": 7, "bogus": 1})
     assert cfg.hidden_size == 7 and cfg == TrainConfig(hidden_size=7)
+
+
+def test_training_defaults_to_float32():
+    tr = Trainer(ENGLISH, TrainConfig(hidden_size=8, seq_len=5))
+    assert tr.model.dtype == np.float32 and tr.h.dtype == np.float32
+    tr.run(3)
+    assert all(p.dtype == np.float32 for p in tr.model.params().values())
