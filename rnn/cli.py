@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnn train CORPUS.txt ...`` and ``python -m rnn sample MODEL.npz ...``."""
+"""Command line: ``python -m rnn train CORPUS.txt ...`` and ``python -m rnn sample MODEL.npz``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import sys
 import time
 from pathlib import Path
+
+from threadpoolctl import threadpool_limits
 
 from .checkpoint import load_checkpoint
 from .errors import RNNError
@@ -42,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--out", default="model.npz", help="checkpoint to write")
     t.add_argument("--json", action="store_true", help="end with one JSON line of figures")
+    t.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (default 1: fastest for these small matrices)")
     t.add_argument("--quiet", action="store_true", help="no progress display")
     s = sub.add_parser("sample", help="print a sample from a checkpoint")
     s.add_argument("model", help="a checkpoint .npz")
@@ -67,6 +71,11 @@ def _read_corpus(path: str) -> str:
 
 
 def train(args) -> dict:
+    if args.threads < 1:
+        raise RNNError("--threads must be at least 1.")
+    # Small GEMMs run fastest on one thread; batch-32 training was ~10x slower on OpenBLAS's
+    # default threads on a busy 2-core machine (benchmarks/README.md).
+    threadpool_limits(limits=args.threads, user_api="blas")
     clip = args.clip if args.clip is not None else (None if args.clip_norm else TrainConfig.clip)
     cfg = TrainConfig(
         hidden_size=args.hidden, seq_len=args.seq_len, batch_size=args.batch_size,

@@ -13,6 +13,13 @@ import threading
 from pathlib import Path
 
 import streamlit as st
+from threadpoolctl import threadpool_limits
+
+# One BLAS thread for the whole server: the app's matrix products are small (H <= 256), where
+# OpenBLAS's threads cost more than they give, and a server shared by many sessions should not let
+# one click occupy every core. Under load a Jacobian chain took 43 ms on one thread and 1160 ms
+# on the default two (benchmarks/analysis_speed.py). Process-wide, set once on first import.
+threadpool_limits(limits=1, user_api="blas")
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"  # absolute: any main script works
 _run = threading.local()  # per script-run thread: is app.py running the page right now?
