@@ -24,7 +24,7 @@ DEFAULTS = {  # widget key -> default value
     "train_source": SOURCES[0], "train_corpus": "english", "train_paste": "",
     "train_hidden": 100, "train_seq_len": 25, "train_batch": 1, "train_optimizer": "adagrad",
     "train_init_std": 0.01, "train_seed": 0, "train_val_fraction": 0.1, "train_lr": 0.1,
-    "train_clip": 5.0, "train_temperature": 0.8, "train_sample_every": 200, "train_target": 0,
+    "train_clip": 5.0, "train_temperature": 0.8, "train_sample_every": 500, "train_target": 0,
 }
 CONFIG_KEYS = {"hidden_size": "train_hidden", "seq_len": "train_seq_len",
                "batch_size": "train_batch", "optimizer": "train_optimizer",

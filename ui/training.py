@@ -104,7 +104,7 @@ class TrainRun:
     trainer: Trainer
     corpus_name: str  # what the page calls the corpus ("english", "pasted text", a file name)
     temperature: float = 0.8  # for the samples; applies live
-    sample_every: int = 200  # steps between samples
+    sample_every: int = 500  # steps between samples
     target: int | None = None  # stop (pause) at this step
     playing: bool = False
     samples: list[tuple[int, str]] = field(default_factory=list)  # (step, sampled text)
@@ -129,7 +129,7 @@ def blowup_limit(vocab_size: int) -> float:
 
 
 def new_run(text: str, config: TrainConfig, corpus_name: str, *, temperature: float = 0.8,
-            sample_every: int = 200) -> TrainRun:
+            sample_every: int = 500) -> TrainRun:
     """A fresh run at step 0 (validated, with a snapshot, a sample and a validation loss)."""
     check_corpus(text)
     check_limits(config)
@@ -336,7 +336,7 @@ def checkpoint_of(run: TrainRun) -> bytes:
 
 
 def resume_run(data: bytes, text: str, corpus_name: str, *, temperature: float = 0.8,
-               sample_every: int = 200) -> TrainRun:
+               sample_every: int = 500) -> TrainRun:
     """A run that continues an uploaded checkpoint on ``text``; RNNError for a bad upload."""
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"The file is over {MAX_CHECKPOINT_BYTES // 2**20} MB.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from figures.train import MAX_POINTS
+
 STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # the first metric is the step
 
 
@@ -12,15 +14,17 @@ def _step(page) -> int:
     return int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0)
 
 
-def _loss_points(page) -> int:
-    """Number of training-loss points drawn in the loss chart (plotly's decoded data)."""
+def _loss_points(page) -> list:
+    """[number of points, last step] of the training loss drawn in the loss chart."""
     return page.evaluate(
         """() => { for (const el of document.querySelectorAll('.js-plotly-plot')) {
                      const t = ((el.layout && el.layout.title && el.layout.title.text) || '')
                          .replace(/<[^>]*>/g, '');
                      if (t === 'Loss') { const d = (el._fullData || []).find(d => d.name ===
-                         'training (per step)'); return d ? d.x.length : 0; } }
-                   return -1; }""")
+                         'training (per step)');
+                       return d ? [d.x.length, d.x[d.x.length - 1]] : [0, 0];
+                     } }
+                   return [-1, -1]; }""")
 
 
 def _button(page, key):
@@ -40,10 +44,10 @@ def test_play_watch_pause(app_server, page, wait_for_app, screenshot):
     page.wait_for_function(  # the timer keeps training: steps grow without any click
         f"() => {{ const e = document.querySelector('{STEP}'); "
         "return e && parseInt(e.innerText.replace(/\\D/g, '')) > 300; }", timeout=60_000)
-    first = _loss_points(page)
+    first = _loss_points(page)[1]
     page.wait_for_timeout(2500)
-    second = _loss_points(page)
-    assert 0 < first < second, (first, second)
+    second = _loss_points(page)[1]
+    assert 0 < first < second, (first, second)  # the curve reaches further
     screenshot(page, "train-playing")
 
     _button(page, "train_pause").first.click()
@@ -51,7 +55,8 @@ def test_play_watch_pause(app_server, page, wait_for_app, screenshot):
     paused = _step(page)
     page.wait_for_timeout(1500)
     assert _step(page) == paused, "training went on after pause"
-    assert _loss_points(page) == paused  # one point per step, nothing lost
+    n, last = _loss_points(page)
+    assert last == paused and n == min(paused, MAX_POINTS)  # up to the last step, thinned
     samples = page.locator('[data-testid="stMain"] [data-testid="stCode"]')
     assert samples.count() >= 2, "no samples shown"
     text = json.dumps(samples.all_inner_texts())
