@@ -37,8 +37,8 @@ class TrainConfig:
     init_std: float = 0.01  # std of the initial weights
     seed: int = 0
     val_fraction: float = 0.1  # tail of the corpus held out for the validation loss
-    eval_every: int = 100  # steps between validation losses
-    eval_tokens: int = 20_000  # validation tokens used at most (keeps evaluation cheap)
+    eval_every: int = 500  # steps between validation losses (one costs ~50 steps at B=1)
+    eval_tokens: int = 5_000  # validation tokens used at most (keeps evaluation cheap)
     level: str = "char"  # char | word vocabulary
     dtype: str = "float32"  # float32 | float64: float32 trains 1.4-2x faster (benchmarks/)
 
@@ -271,16 +271,18 @@ class Trainer:
         return done
 
     def evaluate(self) -> float | None:
-        """Validation loss over up to ``eval_tokens`` held-out tokens; None without a split."""
+        """Validation loss over up to ``eval_tokens`` held-out tokens; None without a split.
+
+        The held-out text is read as one stream from h = 0, as training reads its streams. (Cutting
+        it into many streams, each started cold mid-text, measured something training never does:
+        a model trained on one long stream scored 3.3 nats that way and 2.4 on the same text read
+        through.)
+        """
         v = self.val_ids
         if len(v) < 2:
             return None
-        B = max(1, min(16, (len(v) - 1) // 2))  # several streams make the forward pass cheap
-        L = (len(v) - 1) // B
-        x = v[: B * L].reshape(B, L)
-        y = v[1 : B * L + 1].reshape(B, L)
         with np.errstate(all="ignore"):
-            loss = self.model.loss(x, y)
+            loss = self.model.loss(v[:-1], v[1:])
         self.history.val_step.append(self.steps)
         self.history.val_loss.append(loss)
         return loss

@@ -441,3 +441,11 @@ def test_training_defaults_to_float32():
     assert tr.model.dtype == np.float32 and tr.h.dtype == np.float32
     tr.run(3)
     assert all(p.dtype == np.float32 for p in tr.model.params().values())
+
+
+def test_validation_reads_the_held_out_text_as_one_stream():
+    tr = Trainer(ENGLISH, small(val_fraction=0.2, eval_tokens=700))
+    tr.run(5)
+    v = tr.val_ids
+    assert len(v) == 701
+    assert tr.evaluate() == tr.model.loss(v[:-1], v[1:])  # from h = 0, never cut into streams
