@@ -22,7 +22,7 @@ SAMPLE_EVERY = (25, 50, 100, 200, 500, 1000, 2000, 5000)
 RUN_EVERY_S = 0.1  # timer of the live view while playing; a chunk lasts longer, so runs queue up
 DEFAULTS = {  # widget key -> default value
     "train_source": SOURCES[0], "train_corpus": "english", "train_paste": "",
-    "train_hidden": 100, "train_seq_len": 25, "train_batch": 1, "train_optimizer": "adagrad",
+    "train_hidden": 100, "train_seq_len": 25, "train_batch": 16, "train_optimizer": "adagrad",
     "train_init_std": 0.01, "train_seed": 0, "train_val_fraction": 0.1, "train_lr": 0.1,
     "train_clip": 5.0, "train_temperature": 0.8, "train_sample_every": 500, "train_target": 0,
 }
