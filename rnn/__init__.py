@@ -1,6 +1,6 @@
 """rnn: a from-scratch NumPy recurrent neural network, shaped for step-by-step inspection.
 
-    a_t = W_i x_t + W_h h_{t-1} + b_h,   h_t = tanh(a_t),   y_t = W_o h_t + b_o,   p_t = softmax(y_t)
+    a_t = W_i x_t + W_h h_{t-1} + b_h,  h_t = tanh(a_t),  y_t = W_o h_t + b_o,  p_t = softmax(y_t)
 """
 
 from .checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint

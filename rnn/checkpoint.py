@@ -25,7 +25,7 @@ META_KEY = "meta_json"  # the JSON metadata, stored as a uint8 array of UTF-8 by
 
 
 def save_checkpoint(path, model: RNN, vocab: Vocab, *, arrays: dict | None = None, **meta) -> None:
-    """Write ``model``, ``vocab`` and JSON-serialisable ``meta`` to ``path`` (a path or binary file).
+    """Write ``model``, ``vocab`` and JSON-serialisable ``meta`` to ``path`` (path or binary file).
 
     ``arrays`` holds extra named arrays (e.g. optimizer state) stored beside the parameters.
     """

@@ -95,7 +95,7 @@ def _as_batch(ids, h0, H: int, V: int, dtype) -> tuple[np.ndarray, np.ndarray, b
 
 @dataclass
 class RNN:
-    """The five parameter arrays of an Elman RNN: W_i (H,V), W_h (H,H), b_h (H,), W_o (V,H), b_o (V,)."""
+    """The five parameter arrays of an Elman RNN: W_i, W_h, b_h, W_o, b_o (shapes beside each)."""
 
     W_i: np.ndarray  # (H, V) input -> hidden
     W_h: np.ndarray  # (H, H) hidden -> hidden, the memory

@@ -14,6 +14,8 @@ from ui import training
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SMALL = {"train_hidden": 16, "train_seq_len": 10}  # quick steps
+# the Trainer the page builds with SMALL and its other defaults (pages/train.py DEFAULTS)
+PAGE_CONFIG = {"hidden_size": 16, "seq_len": 10, "batch_size": 16}
 
 
 def _errors(at) -> str:
@@ -119,7 +121,7 @@ def test_page_numbers_match_a_plain_trainer():
     at = _open()
     for _ in range(5):
         _click(at, "train_step")
-    ref = Trainer(load_corpus("english"), TrainConfig(hidden_size=16, seq_len=10, batch_size=16))  # page defaults
+    ref = Trainer(load_corpus("english"), TrainConfig(**PAGE_CONFIG))
     ref.run(5)
     assert _run(at).trainer.history.loss == ref.history.loss
 
@@ -247,7 +249,7 @@ def test_two_sessions_train_separately():
     ra, rb = _run(a), _run(b)
     assert ra is not rb and ra.corpus_name == "english" and rb.corpus_name == "brackets"
     assert (ra.steps, rb.steps) == (3, 1)
-    ref_b = Trainer(load_corpus("brackets"), TrainConfig(hidden_size=16, seq_len=10, batch_size=16))  # page defaults
+    ref_b = Trainer(load_corpus("brackets"), TrainConfig(**PAGE_CONFIG))
     ref_b.run(1)
     assert rb.trainer.history.loss == ref_b.history.loss
     assert _metric(a, "Step") == "3" and _metric(b, "Step") == "1"
@@ -297,7 +299,7 @@ def test_checkpoint_download_and_upload_continue_the_run():
     run = _run(at)
     assert run.steps == 4 and "exactly" in _texts(at)
     _click(at, "train_step")
-    ref = Trainer(load_corpus("english"), TrainConfig(hidden_size=16, seq_len=10, batch_size=16))  # page defaults
+    ref = Trainer(load_corpus("english"), TrainConfig(**PAGE_CONFIG))
     ref.run(5)
     assert run.trainer.history.loss == ref.history.loss
 

@@ -75,7 +75,8 @@ _LOADERS = {
         "Original short stories, letters and poems (~45 KB). Spelling, words and punctuation.")),
     "brackets": (_brackets, Corpus(
         "brackets", "Matched brackets",
-        "Nested ( [ { } ] ) with letters. Closing the right bracket needs memory of what is open.")),
+        "Nested ( [ { } ] ) with letters. Closing the right bracket needs memory of what is "
+        "open.")),
     "counting": (_counting, Corpus(
         "counting", "Counting", "0 1 2 3 ... 2999. The next number depends on the one before.")),
     "period": (_period, Corpus(
