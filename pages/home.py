@@ -43,8 +43,8 @@ VIEWS = [
      "Train a small network in your browser session and watch the loss fall and the samples "
      "turn from noise into words; then open your model in the Explorer."),
     ("pages/bptt.py", "Backprop through time", ":material/undo:",
-     "Follow the gradient backwards through the steps and see why it vanishes or explodes, "
-     "and what clipping does."),
+     "Follow the gradient backwards through the steps and see it vanish or explode; scale "
+     "W_h and watch the same views change."),
     ("pages/space.py", "Hidden-state space", ":material/scatter_plot:",
      "The hidden states of a text projected to 2-D: the path the network walks while it "
      "reads, and which contexts land close together."),

@@ -35,6 +35,16 @@ for _k, _v in DEFAULTS.items():
     st.session_state.setdefault(_k, _v)
 
 
+def _short(x: float) -> str:
+    """A rate that fits a metric: 517k, 1.2M (a dash while unknown)."""
+    if x != x:
+        return "–"
+    for scale, unit in ((1e6, "M"), (1e3, "k")):
+        if x >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.0f}"
+
+
 def _with(options, value):
     """Options of a select slider, including a value set elsewhere (e.g. by a checkpoint)."""
     return tuple(sorted(set(options) | {value}, key=lambda v: (isinstance(v, str), v)))
@@ -346,8 +356,8 @@ with right:
                     f"{p.val_loss / LN2:.3f} bits/char" if h.val_loss else None,
                     delta_color="off", delta_arrow="off",
                     help="Loss on the held-out tail of the corpus, which is never trained on.")
-        m[3].metric("Chars/s", f"{p.chars_per_s:,.0f}" if p.chars_per_s == p.chars_per_s
-                    else "–", help="Training speed over the last 100 steps.")
+        m[3].metric("Chars/s", _short(p.chars_per_s),
+                    help="Training speed over the last 100 steps.")
         m[4].metric("Time", f"{p.seconds:,.1f} s", help="Training time so far, pauses excluded.")
         if p.fraction is not None:
             left_txt = f" · about {p.seconds_left:,.0f} s left" if p.seconds_left else ""
