@@ -42,7 +42,8 @@ from rnn import TrainConfig, Trainer, load_corpus  # noqa: E402
 from ui import training  # noqa: E402
 
 SETTINGS = {  # name -> (corpus, config)
-    "page defaults (H=100, T=25, B=1, adagrad)": ("english", TrainConfig()),
+    "page defaults (H=100, T=25, B=16, adagrad)": ("english", TrainConfig(batch_size=16)),
+    "min-char-rnn (H=100, T=25, B=1, adagrad)": ("english", TrainConfig()),
     "large (H=256, T=50, B=16, adam)": ("english", TrainConfig(
         hidden_size=256, seq_len=50, batch_size=16, optimizer="adam", lr=0.003)),
 }
