@@ -6,7 +6,6 @@ import streamlit as st
 from figures.atlas import feature_bars, text_heatmap, unit_grid
 from rnn import RNNError
 from rnn.analysis import prepare_text, reference_text, text_features, top_contexts, unit_report
-from ui.models import models
 from ui.nav import require_app
 from ui.widgets import model_picker_ui, quote_token
 
@@ -24,10 +23,6 @@ st.markdown(
     "The atlas correlates every unit with a set of simple text features and sorts the units by "
     "how well their best feature explains them (|Pearson r|)."
 )
-
-if not models():
-    st.info("No model is loaded yet. Train one on the **Train live** page, or upload one.")
-    st.stop()
 
 
 entry = model_picker_ui()

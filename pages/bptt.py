@@ -33,10 +33,6 @@ st.latex(r"L_t = -\ln p_t[\mathrm{target}_t], \qquad "
          r"\frac{\partial L_t}{\partial h_k} = J_{k+1}^\top \cdots J_t^\top\, "
          r"\frac{\partial L_t}{\partial h_t}, \qquad J_j = \mathrm{diag}(1 - h_j^2)\, W_h")
 
-if not models():
-    st.info("No model is loaded yet. Train one on the **Train live** page, or upload one.")
-    st.stop()
-
 
 def _base_of(entry: ModelEntry) -> ModelEntry:
     """The model a scaled copy was made from (itself if it is not a scaled copy)."""

@@ -6,7 +6,6 @@ import streamlit as st
 from figures.space import explained_variance, trajectory
 from rnn import RNNError
 from rnn.analysis import fit_pca, prepare_text, reference_text
-from ui.models import models
 from ui.nav import require_app
 from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
 
@@ -21,10 +20,6 @@ st.markdown(
     "analysis finds the few directions along which the states vary most, over a long reference "
     "text; here is the path your text takes through them, one point per token."
 )
-
-if not models():
-    st.info("No model is loaded yet. Train one on the **Train live** page, or upload one.")
-    st.stop()
 
 
 entry = model_picker_ui()

@@ -105,6 +105,9 @@ def model_picker_ui(*, where=None, key: str = "model_picker", upload: bool = Tru
             with st.expander("Upload a checkpoint", icon=":material/upload:"):
                 _upload_ui(key)
         ms = models()
+        if not ms:  # no built-in checkpoints in models/ and nothing trained or uploaded yet
+            st.info("No model is loaded yet. Train one on the **Train live** page, or upload one.")
+            st.stop()
         st.session_state[key] = current_key()  # follows add_model / set_current from any page
         with box:
             st.selectbox(
