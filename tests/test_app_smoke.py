@@ -35,3 +35,16 @@ def test_page_runs(page_file):
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
     at.switch_page(page_file).run()
     assert not at.exception, f"{page_file}:\n{_exceptions(at)}"
+
+
+@pytest.mark.parametrize("page_file", ["pages/explorer.py", "pages/bptt.py", "pages/space.py",
+                                       "pages/atlas.py"])
+def test_page_without_any_model_says_so_and_offers_upload(page_file, tmp_path, monkeypatch):
+    import ui.models
+
+    monkeypatch.setattr(ui.models, "MODELS_DIR", tmp_path)  # no built-in checkpoints
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT_S).run()
+    at.switch_page(page_file).run()
+    assert not at.exception, f"{page_file}:\n{_exceptions(at)}"
+    assert any("No model is loaded yet" in i.value for i in at.info)
+    assert at.sidebar.get("file_uploader"), "the upload stays available"

@@ -115,8 +115,8 @@ def read_url_once(text_key: str, step_key: str, neuron_key: str) -> list[str]:
     in session state); a parameter that makes no sense is replaced by the default and
     explained in one of the returned notices (markdown, user text escaped).
     """
-    if st.session_state.get("explorer.url_read"):
-        return []
+    if st.session_state.get("explorer.url_read") or not models():
+        return []  # with no model at all yet, the link waits until one is uploaded or trained
     st.session_state["explorer.url_read"] = True
     qp = {k: st.query_params.get(k) for k in URL_KEYS}
     notices = []
