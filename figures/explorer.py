@@ -93,8 +93,10 @@ def step_figure(
     zmax : symmetric colour range of the four terms of a_t (h_t always uses [-1, 1]);
         pass the range over the whole sentence so the colours mean the same at every step.
 
-    Each heatmap carries the neuron index as customdata; an invisible marker sits on every
-    cell so that a click selects the neuron (plotly heatmaps emit no selection events).
+    Each heatmap carries the neuron index as customdata. Plotly heatmaps emit no selection
+    events, so an invisible marker sits on every cell of the h_t grid: a click there selects
+    the neuron. Only that grid has them: on all five, the 640 markers (H = 128) doubled the
+    grid's drawing time in the browser, and every step redraws it.
     """
     H = step["h"].shape[-1]
     rows, cols = neuron_grid(H)
@@ -135,16 +137,16 @@ def step_figure(
             ),
         )
         traces.append(hm)
-        # Invisible click targets, one per neuron: they make the grid selectable.
-        traces.append(dict(
-            type="scatter", x=cc.ravel()[valid], y=rr.ravel()[valid],
-            customdata=custom.ravel()[valid], mode="markers",
-            # small markers: the nearest centre wins, so a click anywhere in a cell is exact
-            marker=dict(size=6, opacity=0, symbol="square"),
-            hovertemplate=hover.replace("%{z:.4f}", "%{text}"),
-            text=[f"{v:.4f}" for v in np.asarray(step[key])],
-            xaxis=xa, yaxis=ya, showlegend=False, name=f"{key} cells",
-        ))
+        if is_h:  # invisible click targets, one per neuron: they make h_t's grid selectable
+            traces.append(dict(
+                type="scatter", x=cc.ravel()[valid], y=rr.ravel()[valid],
+                customdata=custom.ravel()[valid], mode="markers",
+                # small markers: the nearest centre wins, so a click anywhere in a cell is exact
+                marker=dict(size=6, opacity=0, symbol="square"),
+                hovertemplate=hover.replace("%{z:.4f}", "%{text}"),
+                text=[f"{v:.4f}" for v in np.asarray(step[key])],
+                xaxis=xa, yaxis=ya, showlegend=False, name=f"{key} cells",
+            ))
         layout[f"xaxis{_axis(k)}"] = dict(
             domain=[x0, x0 + width], anchor=ya, showgrid=False, zeroline=False,
             showticklabels=False, fixedrange=True, range=[-0.5, cols - 0.5])

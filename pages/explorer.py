@@ -139,14 +139,14 @@ def step_view() -> None:
         step_figure(run.step_arrays(t), tok, t, neuron=j, zmax=run.zmax),
         key="explorer_grid", on_select="rerun", selection_mode="points", config=NO_BAR)
     st.caption(f"Each grid holds the {H} neurons, read row by row (the number on the left is "
-               "the first neuron of the row). Hover a cell for its value; click one to follow "
-               "that neuron below. Blue is negative, red positive; the four terms share one "
+               "the first neuron of the row). Hover a cell for its value; click a cell of h_t to "
+               "follow that neuron below. Blue is negative, red positive; the four terms share one "
                "colour range over the whole text, h_t always spans −1 … 1.")
 
     st.subheader(f"Neuron {j} at step {t}, with its numbers", divider="gray")
     pick, eq = st.columns([1, 4], gap="large", vertical_alignment="center")
     pick.number_input("Neuron j", 0, H - 1, key=NEURON, step=1, persist_state="session",
-                      help="Or click a cell in the grids above.")
+                      help="Or click a cell of the h_t grid above.")
     eq.latex(neuron_equation(run, t, j))
     st.caption(
         f"x_{t} is the one-hot vector of {quote_token(tok)}, so W_i x_t is column "

@@ -104,11 +104,12 @@ def test_step_figure_z_equals_trace(setup, t):
                                       np.arange(H))
         assert "%{z:.4f}" in hm["hovertemplate"] and "neuron %{customdata}" in hm["hovertemplate"]
         assert_shared_symmetric(hm, 1.0 if key == "h" else zmax)
-    # the click targets carry the neuron index and the same value as text
-    for tr in (tr for tr in fig["data"] if tr["type"] == "scatter"):
-        key = tr["name"].split()[0]
-        np.testing.assert_array_equal(decode(tr["customdata"]).astype(int), np.arange(H))
-        assert tr["text"] == [f"{v:.4f}" for v in arrays[key]]
+    # the click targets (on the h_t grid only) carry the neuron index and h_t as text
+    targets = [tr for tr in fig["data"] if tr["type"] == "scatter"]
+    assert [tr["name"] for tr in targets] == ["h cells"]
+    assert targets[0]["xaxis"] == heatmaps["h"]["xaxis"]
+    np.testing.assert_array_equal(decode(targets[0]["customdata"]).astype(int), np.arange(H))
+    assert targets[0]["text"] == [f"{v:.4f}" for v in arrays["h"]]
     # h_t = tanh(a_t) and a_t = sum of the three terms: the panels tell the true story
     np.testing.assert_allclose(np.tanh(arrays["a"]), arrays["h"], atol=1e-12)
     np.testing.assert_allclose(arrays["Wi_x"] + arrays["Wh_h"] + arrays["b_h"], arrays["a"],
