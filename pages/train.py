@@ -165,13 +165,13 @@ def _play() -> None:
 def _pause() -> None:
     run = training.get_run()
     if run is not None:
-        run.playing = False
+        training.pause(run)  # waits for a chunk still training on the previous run's thread
 
 
 def _step() -> None:
     run = training.get_run()
     if run is not None:
-        run.playing = False
+        training.pause(run)
         training.run_chunk(run, seconds=None, max_steps=1)
 
 
@@ -339,9 +339,9 @@ with right:
         run = training.get_run()
         if run is None:
             return
-        if run.playing:
-            training.run_chunk(run)
-            if not run.playing:  # diverged or reached the target: stop the timers
+        if run.playing:  # asked again under the run's lock, where a pause is sure to be seen
+            training.play_chunk(run)
+            if not run.playing:  # diverged, reached the target or paused: stop the timers
                 st.rerun()
         p = training.progress(run)
         h = run.trainer.history
@@ -371,8 +371,8 @@ with right:
         if run is None:
             return
         t_draw = time.perf_counter()
-        tr = run.trainer
-        h = tr.history
+        c = training.chart_data(run)  # one training state for every chart
+        h = c.history
         st.plotly_chart(loss_figure(h.step, h.loss, h.val_step, h.val_loss),
                         key="train_loss_chart", config={"displayModeBar": False})
         g1, g2 = st.columns(2)
@@ -380,20 +380,18 @@ with right:
             st.plotly_chart(grad_norm_figure(h.step, h.grad_norm), key="train_grad_chart",
                             config={"displayModeBar": False})
             st.markdown(f"**Samples** (temperature {run.temperature:g}, newest first)")
-            for step, text in reversed(run.samples[-4:]):
+            for step, text in reversed(c.samples[-4:]):
                 st.caption(f"step {step:,}")
                 st.code(text, language=None, wrap_lines=True)
         with g2:
-            W_h = tr.model.W_h.astype("float32")
-            rho, rho_step = training.spectral_radius(run)
-            st.plotly_chart(W_h_figure(W_h, rho, tr.steps), key="train_wh_chart",
+            st.plotly_chart(W_h_figure(c.W_h, c.rho, c.steps), key="train_wh_chart",
                             config={"displayModeBar": False})
-            at = "" if rho_step == tr.steps else f" (ρ from step {rho_step:,}, refreshed every "
-            at = at and at + f"{training.RHO_EVERY_S:g} s while training)"
+            at = "" if c.rho_step == c.steps else f" (ρ from step {c.rho_step:,}, refreshed "
+            at = at and at + f"every {training.RHO_EVERY_S:g} s while training)"
             st.caption(f"ρ > 1: the memory can amplify what it holds; ρ < 1: it fades{at}. "
                        "Colours: blue negative, red positive.")
-        with st.expander(f"All {len(run.samples)} samples: noise becoming words"):
-            for step, text in reversed(run.samples):
+        with st.expander(f"All {len(c.samples)} samples: noise becoming words"):
+            for step, text in reversed(c.samples):
                 st.caption(f"step {step:,}")
                 st.code(text, language=None, wrap_lines=True)
         run.draw_seconds = time.perf_counter() - t_draw
@@ -414,6 +412,7 @@ with right:
     c2.write("")
     if c2.button("Explore this model", key="train_explore", type="primary",
                  icon=":material/timeline:"):
+        training.pause(run)  # the copy and its label show the same step
         step = snaps.get(pick)
         at = run.steps if step is None else step
         add_model(ModelEntry(
@@ -422,7 +421,6 @@ with right:
             model=training.snapshot_model(run, step), vocab=tr.vocab,
             meta=training.explore_meta(run, step),
             source="trained" if step is None else "snapshot"))
-        run.playing = False
         st.switch_page("pages/explorer.py")
 
     c1, c2 = st.columns(2)

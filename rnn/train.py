@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -256,13 +257,17 @@ class Trainer:
             "smaller initial weight scale."
         )
 
-    def run(self, steps: int, seconds: float | None = None) -> int:
-        """Run up to ``steps`` steps (fewer if ``seconds`` run out or training diverges)."""
+    def run(self, steps: int, seconds: float | None = None,
+            stop: Callable[[], bool] | None = None) -> int:
+        """Run up to ``steps`` steps (fewer if ``seconds`` run out, training diverges, or
+        ``stop()``, asked before each step, returns True)."""
         self._t0 = time.perf_counter()
         done = 0
         try:
             while done < steps and not self.diverged:
                 if seconds is not None and done and self._clock() >= seconds:
+                    break
+                if stop is not None and stop():
                     break
                 if self.step() is not None:
                     done += 1

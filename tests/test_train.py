@@ -94,6 +94,13 @@ def test_run_with_seconds_stops_early():
     assert 1 <= done < 10**9 and tr.steps == done
 
 
+def test_run_stops_before_the_step_where_stop_says_so():
+    tr = Trainer(ENGLISH, small())
+    assert tr.run(100, stop=lambda: tr.steps >= 7) == 7
+    assert tr.steps == 7 and tr.history.step == list(range(1, 8))
+    assert tr.run(100, stop=lambda: True) == 0
+
+
 # -- checkpoints and resume --------------------------------------------------------------------
 
 

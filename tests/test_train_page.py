@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,13 @@ def _loss_chart(at) -> dict:
     raise AssertionError("no loss chart")
 
 
+def _values(data) -> list:
+    """A trace's x or y: a list, or plotly's typed array {"dtype", "bdata"} for numpy arrays."""
+    if isinstance(data, dict):
+        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
+    return list(data)
+
+
 def _texts(at) -> str:
     return " ".join(str(e.value) for kind in ("error", "warning", "success", "info")
                     for e in getattr(at, kind))
@@ -93,6 +103,31 @@ def test_play_trains_and_pause_stops():
     assert not _run(at).playing
     at.run()
     assert _run(at).steps == n  # paused: nothing trains
+
+
+def test_pause_during_a_chunk_on_another_thread_draws_one_state():
+    """With fast reruns, Pause starts a new script run on a new thread while the timer's last
+    chunk may still be training on the old one. Every view drawn after the pause must show the
+    state after that chunk: the step, the loss curve, the validation points and the samples."""
+    at = _open(train_sample_every=25)
+    _click(at, "train_play")
+    run = _run(at)
+    start, done = run.steps, []
+    timer = threading.Thread(target=lambda: done.append(training.run_chunk(run, seconds=3.0)))
+    timer.start()
+    while run.steps == start and timer.is_alive():
+        time.sleep(0.001)
+    _click(at, "train_pause")
+    timer.join(timeout=10)
+    assert not timer.is_alive() and done and done[0] > 0
+    h, n = run.trainer.history, run.steps
+    assert _metric(at, "Step") == f"{n:,}"
+    traces = {t.get("name"): t for t in _loss_chart(at)["data"]}
+    assert _values(traces["training (per step)"]["x"])[-1] == n
+    assert _values(traces["validation"]["x"]) == h.val_step
+    newest = next(c.value for c in at.caption if c.value.startswith("step "))
+    assert newest == f"step {run.samples[-1][0]:,}" and run.samples[-1][0] > n - 25
+    assert at.code[1].value == run.samples[-1][1]
 
 
 def test_single_step_adds_exactly_one_point_and_changes_the_numbers():

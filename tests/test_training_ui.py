@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -80,6 +82,66 @@ def test_target_pauses_the_run():
     assert run.steps == 42 and not run.playing
     p = training.progress(run)
     assert p.fraction == 1.0
+
+
+def _in_thread(fn, *args, **kw) -> tuple[threading.Thread, list]:
+    """Start fn on another thread, as a timer's script run does; its result lands in the list."""
+    out = []
+    thread = threading.Thread(target=lambda: out.append(fn(*args, **kw)))
+    thread.start()
+    return thread, out
+
+
+def _wait_for_steps(run, thread) -> None:
+    while run.steps == 0 and thread.is_alive():
+        time.sleep(0.001)
+
+
+def test_pause_ends_a_chunk_in_flight_on_another_thread():
+    run = _run()
+    run.playing = True
+    thread, done = _in_thread(training.run_chunk, run, seconds=30)
+    _wait_for_steps(run, thread)
+    t0 = time.perf_counter()
+    training.pause(run)  # returns once the chunk has stopped, at its next step
+    waited, steps = time.perf_counter() - t0, run.steps
+    thread.join(timeout=10)
+    assert not thread.is_alive() and waited < 5
+    assert not run.playing and run.steps == steps == done[0] > 0  # nothing trained after
+    assert run.trainer.history.step == list(range(1, steps + 1))
+
+
+def test_play_chunk_trains_only_while_playing():
+    run = _run()
+    assert training.play_chunk(run) == 0 and run.steps == 0  # paused: nothing
+    run.playing = True
+    assert training.play_chunk(run) == run.steps > 0
+
+
+def test_chunks_from_two_threads_take_turns():
+    """Two script runs training at once (an old one still in its chunk) never interleave."""
+    run, ref = _run(), _run()
+    threads = [_in_thread(training.run_chunk, run, seconds=None, max_steps=100)[0]
+               for _ in range(2)]
+    for thread in threads:
+        thread.join(timeout=60)
+    training.run_chunk(ref, seconds=None, max_steps=200)
+    assert run.trainer.history.step == list(range(1, 201))
+    assert run.trainer.history.loss == ref.trainer.history.loss
+    assert run.samples == ref.samples
+
+
+def test_chart_data_waits_for_a_chunk_in_flight_and_is_a_copy():
+    run = _run()
+    thread, _ = _in_thread(training.run_chunk, run, seconds=None, max_steps=300)
+    _wait_for_steps(run, thread)
+    c = training.chart_data(run)  # taken after the chunk: one state for every chart
+    assert c.steps == run.steps == 300 and c.history.step == list(range(1, 301))
+    assert c.samples == run.samples and c.samples[-1][0] == 300
+    np.testing.assert_array_equal(c.W_h, run.trainer.model.W_h.astype(np.float32))
+    assert training.progress(run).steps == 300
+    training.run_chunk(run, seconds=None, max_steps=5)
+    assert len(c.history.loss) == 300 and c.samples[-1][0] == 300  # unchanged by training
 
 
 def test_live_lr_and_clip_apply_without_reset():

@@ -1,21 +1,29 @@
 """The live training run behind the "Train live" page: corpus checks, the training chunk, snapshots.
 
 Everything here except the last section is plain Python on top of ``rnn.Trainer``: the page's
-timer calls ``run_chunk`` and tests call the very same function without a timer. The run of a
+timer calls ``play_chunk`` and tests call the very same functions without a timer. The run of a
 session lives in ``st.session_state`` (``get_run``/``set_run``), never in a module global.
+
+Threads. Streamlit's fast reruns start a new script run on a new thread as soon as a widget
+is used, while the previous run's thread goes on until its next Streamlit call; a training
+chunk makes none, so it can still be training when Pause's run draws the page. Hence each run
+has a lock: training holds it, ``pause`` waits for it (a chunk in flight ends at its next step
+once the run is paused), and the page reads what it draws under it (``progress``,
+``chart_data``), so every view shows one training state.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from rnn import RNN, CheckpointError, RNNError, TrainConfig, Trainer, load_checkpoint, sample
-from rnn.train import text_digest
+from rnn.train import History, text_digest
 
 # Limits that keep one session from starving the others (stated on the page).
 MAX_CORPUS_BYTES = 2 * 2**20  # 2 MB of text
@@ -113,6 +121,8 @@ class TrainRun:
     resumed: str = ""  # what resuming from an uploaded checkpoint did
     draw_seconds: float = 0.0  # how long the page took to draw the charts last time
     rho: tuple[int, float, float] | None = None  # (step, spectral radius of W_h, when computed)
+    # held while training and while reading what the page draws (see the module docstring)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def steps(self) -> int:
@@ -235,12 +245,39 @@ def run_chunk(run: TrainRun, seconds: float | None = CHUNK_SECONDS,
 
     Samples and snapshots are taken at fixed steps, so the result does not depend on how the
     run is cut into chunks: pausing and resuming gives the same numbers as one long run.
-    Divergence or reaching the target stops the run (``run.playing = False``).
+    Divergence or reaching the target stops the run (``run.playing = False``). The run's lock
+    is held throughout; a chunk started while the run plays ends at the next step once it is
+    paused.
     """
+    with run.lock:
+        return _train(run, seconds, max_steps)
+
+
+def play_chunk(run: TrainRun) -> int:
+    """The page timer's chunk: CHUNK_SECONDS of training while the run plays, none once paused.
+
+    ``run.playing`` is read under the lock, so a pause that came just before is never trained
+    past (checking it before the call would leave that gap open).
+    """
+    with run.lock:
+        return _train(run, CHUNK_SECONDS, None) if run.playing else 0
+
+
+def pause(run: TrainRun) -> None:
+    """Stop playing and wait until no chunk trains: one in flight on another thread ends at
+    its next step. After this, everything read from the run shows one state until play."""
+    run.playing = False
+    with run.lock:
+        pass
+
+
+def _train(run: TrainRun, seconds: float | None, max_steps: int | None) -> int:
+    """The body of ``run_chunk``; the caller holds ``run.lock``."""
     tr = run.trainer
+    paused = (lambda: not run.playing) if run.playing else None
     t0 = time.perf_counter()
     done = 0
-    while not tr.diverged:
+    while not tr.diverged and not (paused and paused()):
         if run.target is not None and tr.steps >= run.target:
             run.playing = False
             break
@@ -252,7 +289,8 @@ def run_chunk(run: TrainRun, seconds: float | None = CHUNK_SECONDS,
         stops = [_next_sample_step(run), _next_snapshot_step(run), run.target,
                  None if max_steps is None else tr.steps + max_steps - done]
         upto = min(s for s in stops if s is not None)
-        done += tr.run(upto - tr.steps, seconds=None if left is None else max(left, 0.0))
+        done += tr.run(upto - tr.steps, seconds=None if left is None else max(left, 0.0),
+                       stop=paused)
         if tr.diverged:
             break
         if tr.steps >= _next_sample_step(run):
@@ -311,17 +349,41 @@ class Progress:
 
 
 def progress(run: TrainRun) -> Progress:
+    """The header's numbers, read under the run's lock (one training state)."""
     tr = run.trainer
-    h = tr.history
-    cps = h.chars_per_s(tr.tokens_per_step)
-    fraction = left = None
-    if run.target:
-        fraction = min(1.0, tr.steps / run.target)
-        steps_per_s = cps / tr.tokens_per_step
-        if np.isfinite(steps_per_s) and steps_per_s > 0:
-            left = max(0, run.target - tr.steps) / steps_per_s
-    return Progress(tr.steps, h.loss_last(100), h.val_loss[-1] if h.val_loss else float("nan"),
-                    cps, h.seconds[-1] if h.seconds else 0.0, fraction, left)
+    with run.lock:
+        h = tr.history
+        cps = h.chars_per_s(tr.tokens_per_step)
+        fraction = left = None
+        if run.target:
+            fraction = min(1.0, tr.steps / run.target)
+            steps_per_s = cps / tr.tokens_per_step
+            if np.isfinite(steps_per_s) and steps_per_s > 0:
+                left = max(0, run.target - tr.steps) / steps_per_s
+        return Progress(tr.steps, h.loss_last(100),
+                        h.val_loss[-1] if h.val_loss else float("nan"), cps,
+                        h.seconds[-1] if h.seconds else 0.0, fraction, left)
+
+
+@dataclass
+class ChartData:
+    """What the charts of a run show, copied at one moment: every chart shows the same step."""
+
+    steps: int
+    history: History  # a copy of the lists (curves, validation points)
+    samples: list[tuple[int, str]]  # (step, sampled text), oldest first
+    W_h: np.ndarray  # (H, H) float32 copy
+    rho: float  # spectral radius of W_h at rho_step (refreshed every RHO_EVERY_S while playing)
+    rho_step: int
+
+
+def chart_data(run: TrainRun) -> ChartData:
+    """A copy of what the charts show, taken under the run's lock."""
+    tr = run.trainer
+    with run.lock:
+        rho, rho_step = spectral_radius(run)
+        return ChartData(tr.steps, History.from_dict(vars(tr.history)), list(run.samples),
+                         tr.model.W_h.astype(np.float32), rho, rho_step)
 
 
 # -- checkpoints -------------------------------------------------------------------------------
