@@ -13,11 +13,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn import TrainConfig, Trainer, load_corpus
-from ui import training
+from ui import train_settings, training
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SMALL = {"train_hidden": 16, "train_seq_len": 10}  # quick steps
-# the Trainer the page builds with SMALL and its other defaults (pages/train.py DEFAULTS)
+# the Trainer the page builds with SMALL and its other defaults (ui/train_settings.py DEFAULTS)
 PAGE_CONFIG = {"hidden_size": 16, "seq_len": 10, "batch_size": 16}
 
 
@@ -87,6 +87,17 @@ def test_page_starts_with_a_run_at_step_zero():
     assert _metric(at, "Step") == "0"
     assert at.button(key="train_pause").disabled and not at.button(key="train_play").disabled
 
+
+def test_settings_map_widget_values_to_a_config():
+    values = {**train_settings.DEFAULTS, "train_hidden": 16.0, "train_clip": "off",
+              "train_val_fraction": 0.15000000000000002, "train_target": 300}
+    s = train_settings.settings_from(values)
+    assert s.config == TrainConfig(hidden_size=16, seq_len=25, batch_size=16,
+                                   optimizer="adagrad", lr=0.1, init_std=0.01, seed=0,
+                                   val_fraction=0.15, clip=None)
+    assert type(s.config.hidden_size) is int
+    assert (s.temperature, s.sample_every, s.target) == (0.8, 500, 300)
+    assert train_settings.settings_from(train_settings.DEFAULTS).config.clip == 5.0
 
 def test_play_trains_and_pause_stops():
     at = _open()

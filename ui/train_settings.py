@@ -1,0 +1,187 @@
+"""The left side of Train live: the corpus and the settings. Each ``*_ui`` function draws and
+returns; ``settings_from`` is the one mapping from widget values to a ``TrainConfig``.
+
+    init_state()                       # widget defaults, once per session
+    corpus = corpus_ui()               # a Corpus, or None after showing why the text is unusable
+    settings = settings_ui()           # the TrainConfig and the settings that apply live
+
+Widget values live in ``st.session_state`` under the keys of ``DEFAULTS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import streamlit as st
+
+from rnn import CORPORA, RNNError, TrainConfig, load_corpus
+from rnn.train import text_digest
+
+from . import training
+
+SOURCES = ("Built-in", "Paste text", "Upload a .txt file")
+LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0)
+DEFAULT_LR = {"adagrad": 0.1, "adam": 0.003, "sgd": 0.3}
+INIT_OPTIONS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+CLIP_OPTIONS = ("off", 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)
+SAMPLE_EVERY = (25, 50, 100, 200, 500, 1000, 2000, 5000)
+DEFAULTS = {  # widget key -> default value
+    "train_source": SOURCES[0], "train_corpus": "english", "train_paste": "",
+    "train_hidden": 100, "train_seq_len": 25, "train_batch": 16, "train_optimizer": "adagrad",
+    "train_init_std": 0.01, "train_seed": 0, "train_val_fraction": 0.1, "train_lr": 0.1,
+    "train_clip": 5.0, "train_temperature": 0.8, "train_sample_every": 500, "train_target": 0,
+}
+CONFIG_KEYS = {"hidden_size": "train_hidden", "seq_len": "train_seq_len",
+               "batch_size": "train_batch", "optimizer": "train_optimizer",
+               "init_std": "train_init_std", "seed": "train_seed",
+               "val_fraction": "train_val_fraction", "lr": "train_lr"}  # TrainConfig field -> key
+
+
+@dataclass
+class Corpus:
+    """A text that can be trained on, and what the page calls it."""
+
+    name: str  # "english", "pasted text", "file notes.txt"
+    text: str
+    digest: str  # text_digest(text): tells whether a run was trained on this very text
+
+
+@dataclass
+class Settings:
+    """What the settings widgets describe."""
+
+    config: TrainConfig  # the network; its lr and clip also apply to a running network
+    temperature: float  # of the samples; applies live
+    sample_every: int  # steps between samples; applies live
+    target: int  # stop (pause) at this step, 0: never; applies live
+
+
+def init_state() -> None:
+    """Give every widget its default once per session."""
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+
+
+def settings_from(values: Mapping) -> Settings:
+    """The settings that widget values (by widget key, e.g. ``st.session_state``) describe."""
+    v = {field: values[key] for field, key in CONFIG_KEYS.items()}
+    clip = values["train_clip"]
+    config = TrainConfig(hidden_size=int(v["hidden_size"]), seq_len=int(v["seq_len"]),
+                         batch_size=int(v["batch_size"]), optimizer=v["optimizer"],
+                         lr=float(v["lr"]), init_std=float(v["init_std"]), seed=int(v["seed"]),
+                         val_fraction=round(float(v["val_fraction"]), 4),
+                         clip=None if clip == "off" else float(clip))
+    return Settings(config, float(values["train_temperature"]),
+                    int(values["train_sample_every"]), int(values["train_target"]))
+
+
+def sync_widgets(config: TrainConfig) -> None:
+    """Make the widgets show a run's settings (after loading a checkpoint or 'keep')."""
+    for field, key in CONFIG_KEYS.items():
+        st.session_state[key] = getattr(config, field)
+    st.session_state["train_clip"] = "off" if config.clip is None else config.clip
+
+
+def _optimizer_changed() -> None:
+    st.session_state["train_lr"] = DEFAULT_LR[st.session_state["train_optimizer"]]
+
+
+def _with(options, value):
+    """Options of a select slider, including a value set elsewhere (e.g. by a checkpoint)."""
+    return tuple(sorted(set(options) | {value}, key=lambda v: (isinstance(v, str), v)))
+
+
+def corpus_ui() -> Corpus | None:
+    """Corpus picker; returns the corpus, or None after showing why the text cannot be used."""
+    source = st.radio("Source", SOURCES, key="train_source", horizontal=True)
+    try:
+        if source == SOURCES[0]:
+            name = st.selectbox("Built-in corpus", list(CORPORA), key="train_corpus",
+                                format_func=lambda k: CORPORA[k].title)
+            st.caption(CORPORA[name].description)
+            text = load_corpus(name)
+        elif source == SOURCES[1]:
+            text = st.text_area("Paste text", key="train_paste", height=150,
+                                placeholder=f"At least {training.MIN_CORPUS_CHARS} characters")
+            name = "pasted text"
+        else:
+            mb = training.MAX_CORPUS_BYTES // 2**20
+            up = st.file_uploader(f"A UTF-8 .txt file (at most {mb} MB)", type=["txt"],
+                                  key="train_upload", max_upload_size=mb)
+            if up is None:
+                st.info("Choose a .txt file to train on.")
+                return None
+            text = training.text_from_bytes(up.getvalue())
+            name = f"file {up.name}"
+        training.check_corpus(text)
+    except RNNError as e:
+        st.error(str(e))
+        return None
+    return Corpus(name, text, text_digest(text))
+
+
+def corpus_info_ui(text: str, val_fraction: float) -> None:
+    n_val = int(len(text) * val_fraction)
+    size = len(text.encode("utf-8"))
+    st.caption(f"{len(text):,} characters ({size / 1024:,.1f} KB), "
+               f"vocabulary {len(set(text)) + 1} tokens (with <unk>); "
+               f"{len(text) - n_val:,} for training, the last {n_val:,} held out for validation.")
+    with st.expander("Preview"):
+        st.code(text[:800] + ("…" if len(text) > 800 else ""), language=None, wrap_lines=True)
+
+
+def settings_ui() -> Settings:
+    """Hyperparameter widgets; returns the settings they describe."""
+    ss = st.session_state
+    st.markdown("**Network** · changing these starts a new run")
+    c1, c2 = st.columns(2)
+    c1.number_input("Hidden size H", 1, training.MAX_HIDDEN, step=4, key="train_hidden",
+                    help="Number of hidden units: W_h is H x H.")
+    c2.number_input("Sequence length T", 1, training.MAX_SEQ_LEN, step=5, key="train_seq_len",
+                    help="Tokens per window: how far back gradients flow (truncated "
+                         "backprop through time).")
+    c1.number_input("Batch size B", 1, training.MAX_BATCH, key="train_batch",
+                    help="Parallel streams of the corpus trained at once.")
+    c2.selectbox("Optimizer", ("adagrad", "adam", "sgd"), key="train_optimizer",
+                 on_change=_optimizer_changed, help="Picking one sets its usual learning rate.")
+    c1.select_slider("Initial weight scale", _with(INIT_OPTIONS, ss.train_init_std),
+                     key="train_init_std", help="Weights start as N(0, scale²).")
+    c2.number_input("Seed", 0, 2**31 - 1, key="train_seed")
+    st.slider("Held out for validation", 0.0, 0.5, step=0.05, key="train_val_fraction",
+              format="%.2f", help="The tail of the corpus that is never trained on.")
+    st.markdown("**Learning and sampling** · these apply to the running network")
+    c1, c2 = st.columns(2)
+    c1.select_slider("Learning rate", _with(LR_OPTIONS, ss.train_lr), key="train_lr",
+                     format_func=lambda v: f"{v:g}")
+    c2.select_slider("Gradient clipping", _with(CLIP_OPTIONS, ss.train_clip), key="train_clip",
+                     format_func=lambda v: f"±{v:g}" if v != "off" else v,
+                     help="Each gradient entry is clipped to this range.")
+    c1.slider("Sampling temperature", 0.1, 2.0, step=0.05, key="train_temperature",
+              help="Low: the most likely characters; high: more adventurous.")
+    c2.select_slider("Sample every (steps)", _with(SAMPLE_EVERY, ss.train_sample_every),
+                     key="train_sample_every")
+    st.number_input("Stop at step (0: never)", 0, training.MAX_TARGET, step=500,
+                    key="train_target")
+    return settings_from(ss)  # every widget above has its key: its value is in session state
+
+
+def limits_ui() -> None:
+    """The server's limits, in an expander."""
+    with st.expander("Limits on this server"):
+        st.markdown(
+            f"- corpus: at most {training.MAX_CORPUS_BYTES // 2**20} MB of UTF-8 text, at least "
+            f"{training.MIN_CORPUS_CHARS} characters\n"
+            f"- hidden size ≤ {training.MAX_HIDDEN}, sequence length ≤ "
+            f"{training.MAX_SEQ_LEN}, batch size ≤ {training.MAX_BATCH}\n"
+            f"- training runs in chunks of {training.CHUNK_SECONDS:g} s, so pause answers "
+            "quickly; the charts are redrawn about once a second (less often when drawing is "
+            f"slow, so that training keeps {training.TRAIN_SHARE:.0%} of the time); every "
+            "session trains in its own chunks and shares the server's processors with the "
+            "others\n"
+            f"- {training.MAX_SNAPSHOTS} snapshots (steps "
+            f"{', '.join(f'{s:,}' for s in training.SNAPSHOT_STEPS)}), the latest "
+            f"{training.MAX_SAMPLES} samples\n"
+            f"- a loss above {training.BLOWUP_FACTOR:g} × ln V (ten times the cost of guessing "
+            "uniformly) counts as diverged\n"
+            "- your run lives in your browser session only; reloading the page starts over")
