@@ -148,11 +148,11 @@ def step_figure(
                 xaxis=xa, yaxis=ya, showlegend=False, name=f"{key} cells",
             ))
         layout[f"xaxis{_axis(k)}"] = dict(
-            domain=[x0, x0 + width], anchor=ya, showgrid=False, zeroline=False,
+            domain=[x0, x0 + width], anchor=ya, showgrid=False, zeroline=False, ticks="",
             showticklabels=False, fixedrange=True, range=[-0.5, cols - 0.5])
         layout[f"yaxis{_axis(k)}"] = dict(
             anchor=xa, range=[rows - 0.5, -0.5], showgrid=False, zeroline=False,
-            fixedrange=True, showticklabels=k == 1, tickvals=list(range(rows)),
+            fixedrange=True, showticklabels=k == 1, ticks="", tickvals=list(range(rows)),
             ticktext=[str(r * cols) for r in range(rows)], tickfont=dict(size=9))
         annotations.append(dict(
             text=f"<b>{label}</b><br><span style='font-size:11px'>{role}</span>",

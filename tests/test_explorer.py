@@ -319,7 +319,7 @@ def test_good_upload_becomes_the_model():
     assert not at.exception and not at.error
     assert at.selectbox(key="model_picker").value == "upload-tiny"
     assert at.query_params["model"] == "upload-tiny"
-    hm = charts(at)["explorer_grid"]["data"][8]  # the h_t grid
+    hm = next(tr for tr in charts(at)["explorer_grid"]["data"] if tr["name"] == "h")  # h_t
     enc = vocab.encode_report(DEFAULT_TEXT)
     np.testing.assert_allclose(decode(hm["z"]).ravel()[:6], model.forward(enc.ids).h[0],
                                atol=1e-12)
