@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from figures.home import tanh_figure
 from ui.nav import require_app
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
@@ -23,6 +24,10 @@ with left:
         "and turns the scores into probabilities with softmax. Training nudges all the "
         "weights so that the character that really came next gets a high probability."
     )
+    st.plotly_chart(tanh_figure(), key="home_tanh", config={"displayModeBar": False},
+                    theme=None)
+    st.caption("tanh keeps every unit of h_t between −1 and 1. In the shaded ranges a unit is "
+               "saturated: its slope 1 − h² is nearly 0, so a gradient hardly passes through it.")
 with right:
     st.markdown("**The whole network, at step t**")
     st.latex(r"a_t = W_i\,x_t + W_h\,h_{t-1} + b_h")
