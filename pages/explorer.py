@@ -121,7 +121,10 @@ def step_view() -> None:
                   on_click=move_step, args=(STEP, T, "last"))
         st.segmented_control("Speed", list(SPEEDS), key="explorer_speed", required=True,
                              persist_state="session", label_visibility="collapsed",
-                             help="Tokens per second while playing")
+                             help="While playing: " + ", ".join(
+                                 f"{name} {rate:g}" for name, rate in SPEEDS.items())
+                             + " tokens per second. Every step is drawn, so a slow browser "
+                             "plays slower.")
     if T > 1:
         right.slider("Step t", 0, T - 1, key=STEP, persist_state="session")
     t = int(st.session_state[STEP])
