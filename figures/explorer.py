@@ -14,7 +14,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import SIGNED_SCALE, base_layout, signed_heatmap, token_label
+from .style import SIGNED_STOPS, base_layout, signed_heatmap, token_label
 
 # The five panels of one step, left to right: a_t = W_i x_t + W_h h_{t-1} + b_h, h_t = tanh(a_t).
 STEP_PANELS = (
@@ -302,7 +302,7 @@ def text_strip_figure(
     else:
         v = np.asarray(values, dtype=float)
         text_color = list(np.where(np.abs(v) > 0.6, "white", "#111"))  # readable on dark cells
-        marker.update(color=v, colorscale=SIGNED_SCALE, cmin=-1.0, cmax=1.0, cmid=0.0,
+        marker.update(color=v, colorscale=SIGNED_STOPS, cmin=-1.0, cmax=1.0, cmid=0.0,
                       showscale=True, colorbar=dict(title=dict(text=value_name), thickness=10,
                                                     tickvals=[-1, 0, 1], len=1.2))
         custom = [[int(i), n, f"{a:.4f}"] for i, n, a in zip(steps, note, v, strict=True)]

@@ -7,6 +7,9 @@ import plotly.graph_objects as go
 
 # Diverging, centred on 0: blue for negative, white for 0, red for positive (as tanh outputs).
 SIGNED_SCALE = "RdBu_r"
+# The same scale as explicit colour stops, for traces built as plain dicts: plotly.js knows no
+# "_r" names (plotly.py's validation resolves them, which the fast dict path skips).
+SIGNED_STOPS = [[pos, color] for pos, color in go.Heatmap(colorscale=SIGNED_SCALE).colorscale]
 PROB_SCALE = "Blues"
 FONT = dict(family="Inter, system-ui, sans-serif", size=13)
 
@@ -45,5 +48,8 @@ def base_layout(fig: go.Figure, *, title: str = "", height: int = 320) -> go.Fig
         title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
         plot_bgcolor="white", paper_bgcolor="white",
+        # room for tick labels and axis titles, also where a chart is shown without
+        # Streamlit's theme (which turns this on)
+        xaxis_automargin=True, yaxis_automargin=True,
     )
     return fig

@@ -22,7 +22,7 @@ from figures.explorer import (
     text_strip_figure,
     top_k,
 )
-from figures.style import SIGNED_SCALE, signed_heatmap
+from figures.style import signed_heatmap
 from figures.weights import weight_figure
 from rnn import RNN, Vocab
 
@@ -191,8 +191,7 @@ def test_text_strip_colours_are_the_neuron_values(setup):
     fig = as_json(text_strip_figure(enc.tokens, 2, values=trace.h[:, j], value_name="h[j]"))
     marker = fig["data"][0]["marker"]
     np.testing.assert_allclose(decode(marker["color"]).astype(float), trace.h[:, j], atol=1e-12)
-    assert marker["colorscale"] == SIGNED_SCALE or [tuple(c) for c in marker["colorscale"]] == [
-        tuple(c) for c in SHARED_SCALE]
+    assert [tuple(c) for c in marker["colorscale"]] == [tuple(c) for c in SHARED_SCALE]
     assert (marker["cmin"], marker["cmax"], marker["cmid"]) == (-1, 1, 0)
     assert [float(c[2]) for c in fig["data"][0]["customdata"]] == pytest.approx(
         trace.h[:, j], abs=5e-5)
@@ -233,3 +232,48 @@ def test_figures_are_valid_plotly(setup):
     ]
     for fig in figs:
         go.Figure(fig.to_dict())  # raises ValueError on any unknown or invalid property
+
+
+# The colour scale names plotly.js itself knows; plotly.py also accepts others (e.g. "RdBu_r")
+# and resolves them while validating, which the figures' fast dict path skips.
+PLOTLY_JS_SCALES = {"Blackbody", "Bluered", "Blues", "Cividis", "Earth", "Electric", "Greens",
+                    "Greys", "Hot", "Jet", "Picnic", "Portland", "Rainbow", "RdBu", "Reds",
+                    "Viridis", "YlGnBu", "YlOrRd"}
+
+
+def _walk(node, path=""):
+    """(path, value) of every colorscale in a figure's JSON, outside its template."""
+    if path.endswith(".template"):
+        return
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _walk(v, f"{path}.{k}")
+            if k == "colorscale":
+                yield path, v
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _walk(v, f"{path}[{i}]")
+
+
+def test_what_the_browser_gets_draws_as_meant(setup):
+    """Colour scales the browser can read, and room for every axis's labels.
+
+    The explorer shows its charts without Streamlit's theme, which would otherwise resolve
+    neither: a scale name plotly.js does not know is drawn in its default colours, and
+    without automargin long tick labels (tokens, neuron numbers) are cut off.
+    """
+    model, vocab, enc, trace = setup
+    figs = {
+        "grid": step_figure(step_arrays(model, trace, 1), enc.tokens[1], 1, neuron=0),
+        "over time": hidden_over_time_figure(trace.h, enc.tokens, 1, neuron=0),
+        "prediction": prediction_figure(trace.probs[1], list(vocab.tokens), actual=2),
+        "strip": text_strip_figure(enc.tokens, 1, unknown=[9]),
+        "neuron strip": text_strip_figure(enc.tokens, 1, values=trace.h[:, 0]),
+    }
+    for name, fig in figs.items():
+        sent = as_json(fig)
+        for where, scale in _walk(sent):
+            assert isinstance(scale, list) or scale in PLOTLY_JS_SCALES, (name, where, scale)
+        if name in ("over time", "prediction"):
+            layout = sent["layout"]
+            assert layout["xaxis"]["automargin"] and layout["yaxis"]["automargin"], name
