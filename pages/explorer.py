@@ -29,10 +29,7 @@ from ui.nav import require_app
 from ui.widgets import escape_markdown, model_picker_ui, model_summary, quote_token, text_input_ui
 
 TEXT, STEP, NEURON = "text", "step", "neuron"  # widget keys, also the URL's parameter names
-# No mode bar, and no Streamlit chart theme: the figures set their own colours and fonts, and
-# skipping the theme's pass over every figure spares the browser about 15% of the time it
-# spends redrawing the charts at each step (benchmarks/explorer_speed.py).
-CHART = {"config": {"displayModeBar": False}, "theme": None}
+CHART = {"config": {"displayModeBar": False}}  # no mode bar: the charts have nothing to zoom
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
 

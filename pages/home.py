@@ -24,8 +24,7 @@ with left:
         "and turns the scores into probabilities with softmax. Training nudges all the "
         "weights so that the character that really came next gets a high probability."
     )
-    st.plotly_chart(tanh_figure(), key="home_tanh", config={"displayModeBar": False},
-                    theme=None)
+    st.plotly_chart(tanh_figure(), key="home_tanh", config={"displayModeBar": False})
     st.caption("tanh keeps every unit of h_t between −1 and 1. In the shaded ranges a unit is "
                "saturated: its slope 1 − h² is nearly 0, so a gradient hardly passes through it.")
 with right:
