@@ -29,7 +29,7 @@ from ui.nav import require_app
 from ui.widgets import escape_markdown, model_picker_ui, model_summary, quote_token, text_input_ui
 
 TEXT, STEP, NEURON = "text", "step", "neuron"  # widget keys, also the URL's parameter names
-CHART = {"config": {"displayModeBar": False}}  # no mode bar: the charts have nothing to zoom
+NO_BAR = {"displayModeBar": False}
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
 
@@ -131,7 +131,7 @@ def step_view() -> None:
     st.plotly_chart(
         text_strip_figure(run.tokens, t, unknown=[i for i, _ in run.encoded.unknown]),
         key="explorer_strip", on_select="rerun", selection_mode="points", width="content",
-        **CHART)
+        config=NO_BAR)
     tok = run.tokens[t]
     st.markdown(f"**Step t = {t}** of {T - 1}: the network reads {quote_token(tok)} "
                 f"(token id {int(run.encoded.ids[t])}) and updates its hidden state h_t. "
@@ -140,7 +140,7 @@ def step_view() -> None:
     st.subheader("Inside the step", divider="gray")
     st.plotly_chart(
         step_figure(run.step_arrays(t), tok, t, neuron=j, zmax=run.zmax),
-        key="explorer_grid", on_select="rerun", selection_mode="points", **CHART)
+        key="explorer_grid", on_select="rerun", selection_mode="points", config=NO_BAR)
     st.caption(f"Each grid holds the {H} neurons, read row by row (the number on the left is "
                "the first neuron of the row). Hover a cell for its value; click a cell of h_t to "
                "follow that neuron below. Blue is negative, red positive; the four terms share one "
@@ -161,7 +161,7 @@ def step_view() -> None:
     nxt = run.next_id(t)
     bars.plotly_chart(
         prediction_figure(run.trace.probs[t], list(entry.vocab.tokens), actual=nxt),
-        key="explorer_pred", **CHART)
+        key="explorer_pred", config=NO_BAR)
     with words:
         st.markdown(f"After reading {quote_token(tok)}, the network's ten best guesses for the "
                     "next token, from p_t = softmax(W_o h_t + b_o).")
@@ -180,13 +180,13 @@ def step_view() -> None:
     st.plotly_chart(
         text_strip_figure(run.tokens, t, values=run.trace.h[:, j],
                           unknown=[i for i, _ in run.encoded.unknown], value_name=f"h[{j}]"),
-        key="explorer_neuron_strip", width="content", **CHART)
+        key="explorer_neuron_strip", width="content", config=NO_BAR)
     st.caption(f"Each token is coloured by h[{j}] after reading it: a neuron that lights up "
                "at spaces, vowels or inside words shows it here.")
 
     st.subheader("The hidden state over the text", divider="gray")
     st.plotly_chart(hidden_over_time_figure(run.trace.h, run.tokens, t, neuron=j),
-                    key="explorer_over_time", **CHART)
+                    key="explorer_over_time", config=NO_BAR)
 
 
 st.fragment(step_view, run_every=interval)()

@@ -258,9 +258,9 @@ def _walk(node, path=""):
 def test_what_the_browser_gets_draws_as_meant(setup):
     """Colour scales the browser can read, and room for every axis's labels.
 
-    The explorer shows its charts without Streamlit's theme, which would otherwise resolve
-    neither: a scale name plotly.js does not know is drawn in its default colours, and
-    without automargin long tick labels (tokens, neuron numbers) are cut off.
+    Streamlit's chart theme papers over both, so check the figures themselves: a scale name
+    plotly.js does not know (it has no "_r" names) is drawn in other colours, and without
+    automargin long tick labels (tokens, neuron numbers) are cut off.
     """
     model, vocab, enc, trace = setup
     figs = {
