@@ -58,7 +58,7 @@ class CliLoop:
     def slice(self, seconds: float) -> None:
         t0 = time.perf_counter()
         while (left := seconds - (time.perf_counter() - t0)) > 0:
-            self.trainer.run(100, seconds=left)  # bounded, so that big steps share turns too
+            self.trainer.train(100, seconds=left)  # bounded, so that big steps share turns too
 
 
 class PageLoop:

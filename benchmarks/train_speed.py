@@ -90,7 +90,7 @@ class PackageRun:
 
     def run(self, steps: int) -> list[float]:
         done = len(self.trainer.history.loss)
-        self.trainer.run(steps)
+        self.trainer.train(steps)
         return self.trainer.history.loss[done:]
 
 

@@ -6,14 +6,17 @@
 from .checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
 from .corpora import CORPORA, load_corpus
 from .errors import RNNError
-from .model import RNN, Backward, Trace, softmax
+from .meta import ModelMeta
+from .model import RNN, SATURATED, Backward, Trace, softmax
 from .optim import OPTIMIZERS, make_optimizer
 from .sample import sample
-from .train import History, TrainConfig, Trainer
-from .vocab import UNK, Encoded, Vocab
+from .textfile import text_from_bytes
+from .train import DTYPES, History, TrainConfig, Trainer
+from .vocab import LEVELS, UNK, Encoded, Vocab, display_token
 
 __all__ = [
-    "CORPORA", "OPTIMIZERS", "RNN", "UNK", "Backward", "CheckpointError", "Encoded", "History",
-    "RNNError", "Trace", "TrainConfig", "Trainer", "Vocab", "checkpoint_bytes", "load_checkpoint",
-    "load_corpus", "make_optimizer", "sample", "save_checkpoint", "softmax",
+    "CORPORA", "DTYPES", "LEVELS", "OPTIMIZERS", "RNN", "SATURATED", "UNK", "Backward",
+    "CheckpointError", "Encoded", "History", "ModelMeta", "RNNError", "Trace", "TrainConfig",
+    "Trainer", "Vocab", "checkpoint_bytes", "display_token", "load_checkpoint", "load_corpus",
+    "make_optimizer", "sample", "save_checkpoint", "softmax", "text_from_bytes",
 ]

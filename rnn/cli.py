@@ -14,7 +14,9 @@ from .checkpoint import load_checkpoint
 from .errors import RNNError
 from .optim import OPTIMIZERS
 from .sample import sample
-from .train import TrainConfig, Trainer
+from .textfile import text_from_bytes
+from .train import DTYPES, TrainConfig, Trainer
+from .vocab import LEVELS, UNIT_NAMES
 
 MAX_CORPUS_BYTES = 50 * 2**20
 
@@ -25,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     t = sub.add_parser("train", help="train a model on a text file")
     t.add_argument("corpus", help="a UTF-8 text file")
-    t.add_argument("--hidden", type=int, default=d.hidden_size, help="hidden units H")
+    t.add_argument("--hidden", type=int, default=d.hidden_size, help="hidden neurons H")
     t.add_argument("--seq-len", type=int, default=d.seq_len, help="window length T (BPTT)")
     t.add_argument("--batch-size", type=int, default=d.batch_size, help="parallel streams B")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
@@ -38,8 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--init-std", type=float, default=d.init_std, help="std of initial weights")
     t.add_argument("--steps", type=int, default=1000, help="training steps")
     t.add_argument("--seed", type=int, default=d.seed)
-    t.add_argument("--level", choices=("char", "word"), default=d.level, help="token level")
-    t.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
+    t.add_argument("--level", choices=LEVELS, default=d.level, help="token level")
+    t.add_argument("--dtype", choices=DTYPES, default=d.dtype)
     t.add_argument("--val-fraction", type=float, default=d.val_fraction)
     t.add_argument("--eval-every", type=int, default=d.eval_every)
     t.add_argument("--out", default="model.npz", help="checkpoint to write")
@@ -62,12 +64,9 @@ def _read_corpus(path: str) -> str:
     p = Path(path)
     if not p.is_file():
         raise RNNError(f"No file at '{path}'.")
-    if p.stat().st_size > MAX_CORPUS_BYTES:
-        raise RNNError(f"'{path}' is over {MAX_CORPUS_BYTES // 2**20} MB.")
-    try:
-        return p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise RNNError(f"'{path}' is not UTF-8 text ({e.reason} at byte {e.start}).") from e
+    with p.open("rb") as f:
+        data = f.read(MAX_CORPUS_BYTES + 1)  # one byte more tells an oversized file
+    return text_from_bytes(data, MAX_CORPUS_BYTES, f"'{path}'")
 
 
 def train(args) -> dict:
@@ -89,12 +88,12 @@ def train(args) -> dict:
     progress = not args.quiet and not args.json
     if progress:
         print(f"corpus {len(trainer.train_ids)} train / {len(trainer.val_ids)} validation tokens, "
-              f"vocabulary {trainer.vocab.size}, {cfg.hidden_size} hidden units", file=sys.stderr)
+              f"vocabulary {trainer.vocab.size}, {cfg.hidden_size} hidden neurons", file=sys.stderr)
     t0 = time.perf_counter()
     done = 0
     chunk = max(1, min(100, args.steps // 20 or 1))
     while done < args.steps and not trainer.diverged:
-        done += trainer.run(min(chunk, args.steps - done))
+        done += trainer.train(min(chunk, args.steps - done))
         if progress:
             h = trainer.history
             val = f"  val {h.val_loss[-1]:.3f}" if h.val_loss else ""
@@ -126,7 +125,8 @@ def main(argv=None) -> int:
                 # a NaN (no steps run) is not valid JSON: write null instead (v != v only for NaN)
                 print(json.dumps({k: None if v != v else v for k, v in figures.items()}))
             else:
-                print(f"saved {figures['out']}  (loss {figures['loss_last100']:.3f} nats/char)")
+                print(f"saved {figures['out']}  (loss {figures['loss_last100']:.3f} nats per "
+                      f"{UNIT_NAMES[args.level]})")
             return 1 if figures["diverged"] else 0
         model, vocab, _ = load_checkpoint(args.model)
         print(args.prime + sample(model, vocab, args.prime, args.n, args.temperature, args.top_k,

@@ -25,6 +25,10 @@ from .errors import RNNError
 from .optim import flat_buffer
 
 PARAMS = ("W_i", "W_h", "b_h", "W_o", "b_o")
+# |h_t| above this and a neuron is saturated: tanh'(a) = 1 - h^2 < 0.1, so a gradient passing
+# back through it keeps less than a tenth (|a| > atanh(0.95) = 1.83 before the squashing)
+SATURATED = 0.95
+P_FLOOR = float(np.finfo(np.float64).tiny)  # -ln p is taken of max(p, P_FLOOR): p = 0 costs 708
 ONE_HOT_BYTES = 256 * 1024  # dW_i is a one-hot GEMM up to an (N, V) matrix this big (measured)
 
 
@@ -51,6 +55,16 @@ class Trace:
         """The final hidden state, to carry into the next window."""
         return self.h[..., -1, :]
 
+    def step_loss(self, targets) -> np.ndarray:
+        """-ln p_t[target_t] of each step, nats, shaped like ``targets`` (T',) or (B, T').
+
+        ``targets`` may be shorter than the trace (T' <= T): the text's next tokens stop one
+        step before its end.
+        """
+        tg = np.asarray(targets, dtype=np.int64)
+        p = np.take_along_axis(self.probs[..., : tg.shape[-1], :], tg[..., None], axis=-1)
+        return neg_log(p[..., 0])
+
 
 @dataclass
 class Backward:
@@ -61,6 +75,11 @@ class Backward:
     dh: np.ndarray  # dL/dh_t (from y_t and from h_{t+1})   (B, T, H) or (T, H)
     da: np.ndarray  # dL/da_t = (1 - h_t^2) * dL/dh_t         (B, T, H) or (T, H)
     dh0: np.ndarray  # dL/dh_{-1}, the gradient reaching the initial state  (B, H) or (H,)
+
+
+def neg_log(p):
+    """-ln p in nats, p floored at P_FLOOR (a probability that underflowed to 0 stays finite)."""
+    return -np.log(np.maximum(p, P_FLOOR))
 
 
 def softmax(y: np.ndarray) -> np.ndarray:
@@ -121,7 +140,7 @@ class RNN:
     ) -> RNN:
         """A fresh model: weights drawn from N(0, init_std^2), biases zero (min-char-rnn's init)."""
         if vocab_size < 2 or hidden_size < 1:
-            raise RNNError("A model needs a vocabulary of at least 2 and at least 1 hidden unit.")
+            raise RNNError("A model needs a vocabulary of at least 2 and at least 1 hidden neuron.")
         if not np.isfinite(init_std) or init_std < 0:
             raise RNNError("The initial weight scale must be a finite number >= 0.")
         rng = np.random.default_rng(seed)

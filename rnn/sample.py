@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import RNNError
-from .model import RNN
+from .model import RNN, neg_log
 from .vocab import Vocab
 
 
 def next_token_distribution(p: np.ndarray, temperature: float = 1.0, top_k: int | None = None):
     """Reshape p_t by temperature (p^(1/T), renormalised) and keep only the top_k tokens."""
-    logp = np.log(np.maximum(p.astype(np.float64), 1e-300)) / temperature
+    logp = -neg_log(p.astype(np.float64)) / temperature
     if np.any(p[1:] > 0):  # never emit <unk> unless nothing else is possible (before top_k)
         logp[0] = -np.inf
     if top_k is not None and 0 < top_k < logp.size:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
@@ -26,7 +26,7 @@ DTYPES = ("float32", "float64")
 class TrainConfig:
     """Hyperparameters of one training run."""
 
-    hidden_size: int = 100  # H, number of hidden units
+    hidden_size: int = 100  # H, number of hidden neurons
     seq_len: int = 25  # T, tokens per window: how far back gradients flow (truncated BPTT)
     batch_size: int = 1  # B, parallel streams of the corpus
     optimizer: str = "adagrad"  # sgd | adagrad | adam
@@ -162,7 +162,7 @@ class Trainer:
         self.history = History()
         self.diverged: str | None = None  # why training stopped, once it has diverged
         self._seconds = 0.0
-        self._t0: float | None = None  # start of the current run(); None outside run()
+        self._t0: float | None = None  # start of the current train(); None outside it
         self._good_flat, self._good = flat_buffer(self.params)  # parameters of the last good step
         np.copyto(self._good_flat, self._flat)
         self._good_opt_flat, self._good_opt = {}, {}  # and the optimizer state that went with them
@@ -187,8 +187,8 @@ class Trainer:
         """One step of truncated BPTT; returns the loss, or None when training has diverged."""
         if self.diverged:
             return None
-        if self._t0 is None:  # called on its own, not from run(): time it as a run of one step
-            return self.history.loss[-1] if self.run(1) else None
+        if self._t0 is None:  # called on its own, not from train(): time it as one step
+            return self.history.loss[-1] if self.train(1) else None
         cfg = self.config
         x, y = self._next_window()
         with np.errstate(all="ignore"):
@@ -257,7 +257,37 @@ class Trainer:
             "smaller initial weight scale."
         )
 
-    def run(self, steps: int, seconds: float | None = None,
+    def set_lr(self, lr: float) -> None:
+        """Change the learning rate of a live run: the next step uses it."""
+        self._set_live(lr=float(lr))
+        self.optimizer.lr = self.config.lr
+
+    def set_clip(self, clip: float | None) -> None:
+        """Change (or turn off, None) the element-wise clipping bound of a live run."""
+        self._set_live(clip=None if clip is None else float(clip))
+
+    def set_max_loss(self, max_loss: float | None) -> None:
+        """A finite loss above ``max_loss`` also counts as diverged (None: only NaN/inf do)."""
+        self._set_live(max_loss=None if max_loss is None else float(max_loss))
+
+    def _set_live(self, **changes) -> None:
+        """Apply settings that need no new network, after checking them (RNNError if bad)."""
+        replace(self.config, **changes).validate()
+        for k, v in changes.items():
+            setattr(self.config, k, v)
+
+    def recover(self) -> None:
+        """Go on after a divergence, from the restored parameters of the last good step.
+
+        ``_diverge`` already put back the parameters and optimizer state and never advanced the
+        data position or the carried state, so this continues the same run. SGD's velocity is
+        zeroed: it holds steps scaled by the learning rate that blew up.
+        """
+        for v in self.optimizer.state.get("velocity", {}).values():  # v = mu v - lr g
+            v.fill(0.0)
+        self.diverged = None
+
+    def train(self, steps: int, seconds: float | None = None,
             stop: Callable[[], bool] | None = None) -> int:
         """Run up to ``steps`` steps (fewer if ``seconds`` run out, training diverges, or
         ``stop()``, asked before each step, returns True)."""

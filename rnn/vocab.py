@@ -14,6 +14,16 @@ UNK = "<unk>"  # token 0 of every vocabulary: anything the corpus never showed
 UNK_GLYPH = "\ufffd"  # how an unknown character is written back into text
 WORD_PATTERN = re.compile(r"\w+|\s+|[^\w\s]")  # words, runs of white space, single punctuation
 LEVELS = ("char", "word")
+UNIT_NAMES = {"char": "character", "word": "word"}  # what a loss is "per", by level
+VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥"}  # how white space is shown wherever a token is shown
+
+
+def display_token(tok: str) -> str:
+    """A token (or a stretch of text) as it is shown: every newline as ↵ and tab as ⇥; spaces
+    as ␣ when the token is only white space (in a stretch of words they stay spaces)."""
+    if tok.isspace():
+        return "".join(VISIBLE.get(c, c) for c in tok)
+    return tok.replace("\n", VISIBLE["\n"]).replace("\t", VISIBLE["\t"])
 
 
 def tokenize(text: str, level: str = "char") -> list[str]:
@@ -78,6 +88,11 @@ class Vocab:
     def size(self) -> int:
         """V, the number of tokens including ``<unk>``."""
         return len(self.tokens)
+
+    @property
+    def unit_name(self) -> str:
+        """What a loss in nats is per: 'character' or 'word'."""
+        return UNIT_NAMES[self.level]
 
     def encode_report(self, text: str) -> Encoded:
         """Encode text and report every token that is not in the vocabulary."""

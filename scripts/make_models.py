@@ -47,7 +47,7 @@ def make(name: str) -> None:
     spec = SPECS[name]
     trainer = Trainer(load_corpus(spec["corpus"]), spec["config"])
     t0 = time.perf_counter()
-    trainer.run(spec["steps"])
+    trainer.train(spec["steps"])
     val = trainer.evaluate()
     meta = trainer.meta()
     meta.update(title=spec["title"], description=spec["description"], corpus=spec["corpus"],

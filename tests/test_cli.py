@@ -127,7 +127,7 @@ def test_train_human_output_and_greedy_sample(capsys, corpus, tmp_path):
     out = tmp_path / "m.npz"
     code, stdout, stderr = call(capsys, "train", str(corpus), "--steps", "12", "--out", str(out),
                                 *TRAIN)
-    assert code == 0 and "saved" in stdout and "nats/char" in stdout
+    assert code == 0 and "saved" in stdout and "nats per character" in stdout
     assert "vocabulary" in stderr  # progress on stderr
     code, a, _ = call(capsys, "sample", str(out), "--greedy", "-n", "30", "--seed", "1")
     code2, b, _ = call(capsys, "sample", str(out), "--greedy", "-n", "30", "--seed", "2")
@@ -271,3 +271,17 @@ def test_sample_bad_values(capsys, model_file, args):
 def test_sample_with_unknown_prime_characters(capsys, model_file):
     code, stdout, _ = call(capsys, "sample", str(model_file), "--prime", "\u263a\u263a", "-n", "5")
     assert code == 0 and stdout.startswith("\u263a\u263a") and len(stdout.rstrip("\n")) == 7
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"x" * 101, "the limit is"), (b"ab\x00cd" * 10, "binary"),
+    ("caf\xe9 ".encode("latin-1") * 10, "not UTF-8"),
+])
+def test_train_reads_its_corpus_like_the_app(capsys, tmp_path, monkeypatch, data, words):
+    """One reader for a user's text file: the app's upload messages, here naming the path."""
+    monkeypatch.setattr("rnn.cli.MAX_CORPUS_BYTES", 100)
+    path = tmp_path / "c.txt"
+    path.write_bytes(data)
+    code, stdout, stderr = call(capsys, "train", str(path), "--out", str(tmp_path / "m.npz"))
+    assert code == 2 and stdout == "" and words in stderr and f"'{path}'" in stderr
+    assert stderr.startswith("error: ") and stderr.count("\n") == 1

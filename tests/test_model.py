@@ -440,3 +440,25 @@ def test_float32_close_to_float64(B):
         assert rel_err(g32[k], g64[k]) < 1e-4, k
     bw = m32.backward_full(ids, targets, h0)
     assert bw.dh.dtype == bw.da.dtype == bw.dh0.dtype == np.float32
+
+
+def test_step_loss_is_minus_log_p_of_each_target():
+    rng = np.random.default_rng(4)
+    model = RNN.create(7, 5, seed=1, init_std=0.8)
+    ids = rng.integers(0, 7, 9)
+    trace = model.forward(ids)
+    losses = trace.step_loss(ids[1:])  # the text's next tokens: one step short of the end
+    assert losses.shape == (8,)
+    want = [-np.log(trace.probs[t, ids[t + 1]]) for t in range(8)]
+    np.testing.assert_allclose(losses, want, rtol=1e-12)
+    assert float(np.mean(losses)) == pytest.approx(model.loss(ids[:-1], ids[1:]), rel=1e-10)
+    batch = model.forward(np.stack([ids, ids[::-1]]))
+    np.testing.assert_allclose(batch.step_loss(np.stack([ids, ids[::-1]]))[0],
+                               -np.log(batch.probs[0, np.arange(9), ids]), rtol=1e-12)
+
+
+def test_neg_log_of_zero_probability_is_finite():
+    from rnn.model import P_FLOOR, neg_log
+
+    assert neg_log(0.0) == pytest.approx(-np.log(P_FLOOR)) and np.isfinite(neg_log(0.0))
+    assert neg_log(np.array([1.0, 0.5]))[1] == pytest.approx(np.log(2))

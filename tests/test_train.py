@@ -52,15 +52,15 @@ def test_same_seed_same_run(optimizer, seed, dtype):
     cfg = small(optimizer=optimizer, seed=seed, lr=0.01 if optimizer == "adam" else 0.05,
                 dtype=dtype)
     a, b = Trainer(ENGLISH, cfg), Trainer(ENGLISH, cfg)
-    a.run(30)
-    b.run(30)
+    a.train(30)
+    b.train(30)
     assert_same_run(a, b)
 
 
 def test_different_seeds_differ():
     a, b = Trainer(ENGLISH, small(seed=0)), Trainer(ENGLISH, small(seed=1))
-    a.run(3)
-    b.run(3)
+    a.train(3)
+    b.train(3)
     assert not np.array_equal(a.model.W_h, b.model.W_h)
 
 
@@ -71,9 +71,9 @@ def test_n_steps_equal_two_halves(optimizer, n, dtype):
     cfg = small(optimizer=optimizer, lr=0.01 if optimizer == "adam" else 0.05, clip_norm=1.0,
                 dtype=dtype)
     whole, split = Trainer(ENGLISH, cfg), Trainer(ENGLISH, cfg)
-    assert whole.run(n) == n
-    assert split.run(n // 2) == n // 2
-    assert split.run(n - n // 2) == n - n // 2
+    assert whole.train(n) == n
+    assert split.train(n // 2) == n // 2
+    assert split.train(n - n // 2) == n - n // 2
     assert_same_run(whole, split)
 
 
@@ -82,23 +82,23 @@ def test_split_runs_across_stream_wrap():
     text = ENGLISH[:300]
     cfg = small(batch_size=3, seq_len=10, val_fraction=0.0)
     whole, split = Trainer(text, cfg), Trainer(text, cfg)
-    whole.run(25)
+    whole.train(25)
     for _ in range(5):
-        split.run(5)
+        split.train(5)
     assert_same_run(whole, split)
 
 
 def test_run_with_seconds_stops_early():
     tr = Trainer(ENGLISH, small())
-    done = tr.run(10**9, seconds=0.05)
+    done = tr.train(10**9, seconds=0.05)
     assert 1 <= done < 10**9 and tr.steps == done
 
 
 def test_run_stops_before_the_step_where_stop_says_so():
     tr = Trainer(ENGLISH, small())
-    assert tr.run(100, stop=lambda: tr.steps >= 7) == 7
+    assert tr.train(100, stop=lambda: tr.steps >= 7) == 7
     assert tr.steps == 7 and tr.history.step == list(range(1, 8))
-    assert tr.run(100, stop=lambda: True) == 0
+    assert tr.train(100, stop=lambda: True) == 0
 
 
 # -- checkpoints and resume --------------------------------------------------------------------
@@ -110,15 +110,15 @@ def test_resume_is_bit_identical(tmp_path, optimizer, dtype):
     cfg = small(optimizer=optimizer, dtype=dtype, lr=0.01 if optimizer == "adam" else 0.05,
                 batch_size=3)
     whole = Trainer(ENGLISH, cfg)
-    whole.run(23)
+    whole.train(23)
     first = Trainer(ENGLISH, cfg)
-    first.run(11)
+    first.train(11)
     path = tmp_path / "run.npz"
     first.save(path)
     resumed = Trainer.resume(path, ENGLISH)
     assert resumed.steps == 11 and resumed.pos == first.pos
     assert resumed.model.dtype == np.dtype(dtype)
-    resumed.run(12)
+    resumed.train(12)
     assert_same_run(whole, resumed)
 
 
@@ -127,10 +127,10 @@ def test_resume_from_bytes_and_twice(tmp_path):
 
     cfg = small()
     whole = Trainer(ENGLISH, cfg)
-    whole.run(30)
+    whole.train(30)
     tr = Trainer(ENGLISH, cfg)
     for _ in range(3):
-        tr.run(10)
+        tr.train(10)
         buf = io.BytesIO()
         tr.save(buf)
         tr = Trainer.resume(buf.getvalue(), ENGLISH)
@@ -140,7 +140,7 @@ def test_resume_from_bytes_and_twice(tmp_path):
 def test_resume_on_other_text_keeps_weights_fresh_optimizer(tmp_path):
     cfg = small()
     tr = Trainer(ENGLISH, cfg)
-    tr.run(5)
+    tr.train(5)
     path = tmp_path / "a.npz"
     tr.save(path)
     other = ENGLISH[::-1]
@@ -162,7 +162,7 @@ def test_save_records_meta(tmp_path):
     from rnn import load_checkpoint
 
     tr = Trainer(ENGLISH, small())
-    tr.run(9)
+    tr.train(9)
     path = tmp_path / "m.npz"
     tr.save(path, title="t")
     model, vocab, meta, arrays = load_checkpoint(path, with_arrays=True)
@@ -205,7 +205,7 @@ def test_streams_are_contiguous_and_state_is_carried(B, T):
     L = len(ids) // B
     per_epoch = (L - 1) // T  # windows per pass over the streams
     n = per_epoch + 3
-    tr.run(n)
+    tr.train(n)
     assert len(spy.calls) == n
     for s, call in enumerate(spy.calls):
         pos = (s % per_epoch) * T
@@ -241,7 +241,7 @@ def test_step_loss_is_model_loss_with_carried_state():
 def test_history_records_loss_grad_norm_seconds_and_val():
     tr = Trainer(ENGLISH, small(eval_every=5, clip=0.01))
     spy = Spy(tr)
-    tr.run(12)
+    tr.train(12)
     h = tr.history
     assert h.step == list(range(1, 13))
     assert h.loss == [c["loss"] for c in spy.calls]
@@ -268,14 +268,14 @@ def test_val_loss_with_tiny_validation_split():
     text = "abcdefghijklmnopqrst"
     tr = Trainer(text, small(batch_size=1, seq_len=5, val_fraction=0.1, eval_every=1))
     assert len(tr.val_ids) == 2
-    tr.run(2)
+    tr.train(2)
     want = tr.model.loss(tr.val_ids[:1], tr.val_ids[1:])
     assert tr.history.val_loss[-1] == pytest.approx(want, rel=1e-12)
 
 
 def test_no_validation_split():
     tr = Trainer(ENGLISH, small(val_fraction=0.0, eval_every=1))
-    tr.run(2)
+    tr.train(2)
     assert tr.evaluate() is None and tr.history.val_loss == []
 
 
@@ -317,7 +317,7 @@ def test_learns_periodic_corpus(optimizer, lr):
     tr = Trainer(HELLO, TrainConfig(hidden_size=24, seq_len=13, batch_size=4, optimizer=optimizer,
                                     lr=lr, eval_every=100, seed=0))
     assert tr.history.loss == []
-    tr.run(400)
+    tr.train(400)
     assert tr.history.loss[0] == pytest.approx(np.log(tr.vocab.size), rel=0.01)
     assert tr.history.loss_last(20) < 0.05
     assert tr.history.val_loss[-1] < 0.2
@@ -326,20 +326,20 @@ def test_learns_periodic_corpus(optimizer, lr):
 
 def test_learns_abc():
     tr = Trainer("abc" * 300, TrainConfig(hidden_size=8, seq_len=6, lr=0.1, seed=1))
-    tr.run(200)
+    tr.train(200)
     assert tr.history.loss_last(10) < 0.05
 
 
 def test_word_level_training():
     tr = Trainer(ENGLISH, small(level="word", seq_len=6))
-    tr.run(5)
+    tr.train(5)
     assert tr.vocab.level == "word" and tr.model.vocab_size == tr.vocab.size
     assert np.isfinite(tr.history.loss).all()
 
 
 def test_float32_training():
     tr = Trainer(HELLO, small(dtype="float32"))
-    tr.run(20)
+    tr.train(20)
     assert all(p.dtype == np.float32 for p in tr.params.values())
     assert tr.h.dtype == np.float32
     assert tr.history.loss[-1] < tr.history.loss[0]
@@ -351,7 +351,7 @@ def test_given_model_and_vocab_are_used_and_copied():
     orig = model.copy()
     tr = Trainer(HELLO, small(), model=model, vocab=vocab)
     assert np.array_equal(tr.model.W_h, orig.W_h)
-    tr.run(3)
+    tr.train(3)
     assert np.array_equal(model.W_h, orig.W_h)  # the caller's model is untouched
     with pytest.raises(RNNError):
         Trainer(HELLO, small(), model=RNN.create(vocab.size + 1, 12), vocab=vocab)
@@ -393,13 +393,13 @@ def test_divergence_stops_and_restores_last_good(dtype, lr, init_std, max_loss):
         assert np.array_equal(p, last_good[k]), k
     assert tr.model.loss(np.arange(3) % tr.vocab.size, np.arange(3) % tr.vocab.size) < np.inf
     # stopped for good
-    assert tr.step() is None and tr.run(10) == 0 and tr.steps == n_good
+    assert tr.step() is None and tr.train(10) == 0 and tr.steps == n_good
 
 
 def test_finite_loss_with_huge_lr_is_not_divergence_without_a_limit():
     """SGD lr 1e6, init 10 in float64: weights explode but stay finite; no max_loss, no stop."""
     tr = Trainer(HELLO, small(optimizer="sgd", lr=1e6, init_std=10.0, clip=None))
-    assert tr.run(20) == 20 and tr.diverged is None
+    assert tr.train(20) == 20 and tr.diverged is None
     assert all(np.isfinite(p).all() for p in tr.params.values())
     assert max(tr.history.loss) > 1000  # exploding, which max_loss is there to catch
 
@@ -446,13 +446,57 @@ def test_config_from_dict_ignores_unknown_keys():
 def test_training_defaults_to_float32():
     tr = Trainer(ENGLISH, TrainConfig(hidden_size=8, seq_len=5))
     assert tr.model.dtype == np.float32 and tr.h.dtype == np.float32
-    tr.run(3)
+    tr.train(3)
     assert all(p.dtype == np.float32 for p in tr.model.params().values())
 
 
 def test_validation_reads_the_held_out_text_as_one_stream():
     tr = Trainer(ENGLISH, small(val_fraction=0.2, eval_tokens=700))
-    tr.run(5)
+    tr.train(5)
     v = tr.val_ids
     assert len(v) == 701
     assert tr.evaluate() == tr.model.loss(v[:-1], v[1:])  # from h = 0, never cut into streams
+
+
+# -- settings of a live run, recovery ----------------------------------------------------------
+
+
+def test_live_lr_and_clip_apply_to_the_next_step():
+    """After set_lr and set_clip, a plain SGD step moves by -lr' clip'(g), exactly."""
+    tr = Trainer(ENGLISH, small(optimizer="sgd", momentum=0.0, init_std=0.5))
+    tr.train(2)
+    tr.set_lr(0.3)
+    tr.set_clip(0.01)
+    assert (tr.config.lr, tr.optimizer.lr, tr.config.clip) == (0.3, 0.3, 0.01)
+    before = {k: v.copy() for k, v in tr.params.items()}
+    x, y = tr.train_ids[tr.starts[:, None] + tr.pos + tr.window][:, :-1], \
+        tr.train_ids[tr.starts[:, None] + tr.pos + tr.window][:, 1:]
+    _, g, _ = tr.model.copy().loss_and_grads(x, y, tr.h.copy())
+    tr.step()
+    for k, p in tr.params.items():
+        np.testing.assert_allclose(p, before[k] - 0.3 * np.clip(g[k], -0.01, 0.01), atol=1e-15)
+
+
+@pytest.mark.parametrize("setter, value", [("set_lr", 0.0), ("set_lr", float("nan")),
+                                           ("set_clip", -1.0), ("set_max_loss", 0.0)])
+def test_bad_live_settings_are_refused_and_change_nothing(setter, value):
+    tr = Trainer(HELLO, small())
+    before = TrainConfig(**vars(tr.config))
+    with pytest.raises(RNNError):
+        getattr(tr, setter)(value)
+    assert tr.config == before and tr.optimizer.lr == before.lr
+
+
+def test_recover_continues_with_zeroed_sgd_velocity():
+    tr = Trainer(ENGLISH, small(optimizer="sgd", lr=0.05))
+    tr.set_max_loss(10 * np.log(tr.vocab.size))
+    tr.train(5)
+    tr.set_lr(50.0)
+    tr.train(200)
+    assert tr.diverged
+    tr.set_lr(0.05)
+    tr.recover()
+    assert tr.diverged is None
+    assert all(not v.any() for v in tr.optimizer.state["velocity"].values())
+    n = tr.steps
+    assert tr.train(5) == 5 and tr.steps == n + 5

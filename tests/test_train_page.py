@@ -168,7 +168,7 @@ def test_page_numbers_match_a_plain_trainer():
     for _ in range(5):
         _click(at, "train_step")
     ref = Trainer(load_corpus("english"), TrainConfig(**PAGE_CONFIG))
-    ref.run(5)
+    ref.train(5)
     assert _run(at).trainer.history.loss == ref.history.loss
 
 
@@ -296,7 +296,7 @@ def test_two_sessions_train_separately():
     assert ra is not rb and ra.corpus_name == "english" and rb.corpus_name == "brackets"
     assert (ra.steps, rb.steps) == (3, 1)
     ref_b = Trainer(load_corpus("brackets"), TrainConfig(**PAGE_CONFIG))
-    ref_b.run(1)
+    ref_b.train(1)
     assert rb.trainer.history.loss == ref_b.history.loss
     assert _metric(a, "Step") == "3" and _metric(b, "Step") == "1"
 
@@ -346,7 +346,7 @@ def test_checkpoint_download_and_upload_continue_the_run():
     assert run.steps == 4 and "exactly" in _texts(at)
     _click(at, "train_step")
     ref = Trainer(load_corpus("english"), TrainConfig(**PAGE_CONFIG))
-    ref.run(5)
+    ref.train(5)
     assert run.trainer.history.loss == ref.history.loss
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn import UNK, Encoded, RNNError, Vocab
+from rnn import UNK, Encoded, RNNError, Vocab, display_token
 from rnn.vocab import UNK_GLYPH, tokenize
 
 TEXTS = ["hello world", "The cat sat.\nOn the mat!  Twice?", "ab\tc  d\n\n-- (x, y) 42",
@@ -119,3 +119,14 @@ def test_build_rejects_empty_and_bad_level():
 
 def test_vocab_is_an_error_subclass_of_valueerror():
     assert issubclass(RNNError, ValueError)
+
+
+@pytest.mark.parametrize("tok, shown", [(" ", "␣"), ("\n", "↵"), ("\t", "⇥"), ("  \n", "␣␣↵"),
+                                        ("a\nb c", "a↵b c"), ("word", "word"), ("<", "<")])
+def test_display_token_has_one_glyph_per_white_space(tok, shown):
+    assert display_token(tok) == shown
+
+
+def test_unit_name_follows_the_level():
+    assert Vocab.build("ab").unit_name == "character"
+    assert Vocab.build("a b", "word").unit_name == "word"

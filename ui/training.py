@@ -289,8 +289,8 @@ def _train(run: TrainRun, seconds: float | None, max_steps: int | None) -> int:
         stops = [_next_sample_step(run), _next_snapshot_step(run), run.target,
                  None if max_steps is None else tr.steps + max_steps - done]
         upto = min(s for s in stops if s is not None)
-        done += tr.run(upto - tr.steps, seconds=None if left is None else max(left, 0.0),
-                       stop=paused)
+        done += tr.train(upto - tr.steps, seconds=None if left is None else max(left, 0.0),
+                         stop=paused)
         if tr.diverged:
             break
         if tr.steps >= _next_sample_step(run):

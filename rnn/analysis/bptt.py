@@ -23,9 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import RNNError
-from ..model import RNN, Trace
-
-SATURATED = 0.95  # |h| above this: tanh' = 1 - h^2 < 0.1, the unit passes little gradient
+from ..model import RNN, SATURATED, Trace, neg_log
 
 
 @dataclass
@@ -40,7 +38,7 @@ class StepGradients:
     dh0: np.ndarray  # dL_t/dh_{-1}, reaching the initial state     (H,)
 
     def norms(self) -> dict[str, np.ndarray]:
-        """2-norms over units (or tokens) of dh, da and dx, each shaped (t+1,)."""
+        """2-norms over neurons (or tokens) of dh, da and dx, each shaped (t+1,)."""
         return {k: np.linalg.norm(getattr(self, k), axis=1) for k in ("dh", "da", "dx")}
 
 
@@ -78,7 +76,7 @@ def step_gradients(model: RNN, trace: Trace, targets, t: int) -> StepGradients:
     h = trace.h[: t + 1]  # (t+1, H)
     one_minus_h2 = 1.0 - h * h  # tanh'(a_k)                    (t+1, H)
     dy = trace.probs[t].astype(np.float64)  # dL_t/dy_t = p_t - onehot(target_t)  (V,)
-    loss = float(-np.log(max(dy[tg[t]], np.finfo(np.float64).tiny)))
+    loss = float(neg_log(dy[tg[t]]))
     dy[tg[t]] -= 1.0
     dh = np.empty((t + 1, model.hidden_size))  # (t+1, H)
     da = np.empty_like(dh)
@@ -111,7 +109,7 @@ def sensitivity_matrix(model: RNN, trace: Trace, targets) -> Sensitivity:
     T, H = trace.h.shape
     p = trace.probs.astype(np.float64)  # (T, V)
     p_target = p[np.arange(T), tg]
-    losses = -np.log(np.maximum(p_target, np.finfo(np.float64).tiny))
+    losses = neg_log(p_target)
     dy = p.copy()
     dy[np.arange(T), tg] -= 1.0  # dL_t/dy_t, row t                      (T, V)
     inject = np.dot(dy, model.W_o)  # W_o^T dy_t, row t                      (T, H)
@@ -140,7 +138,7 @@ class JacobianChain:
 
     t: int
     frobenius: np.ndarray  # (t+1,) ||dh_t/dh_k||_F for k = 0..t; sqrt(H) at k = t (identity)
-    saturated: np.ndarray  # (t+1,) share of units with |h_k| > 0.95 at each step k
+    saturated: np.ndarray  # (t+1,) share of neurons with |h_k| > SATURATED at each step k
     spectral_radius: float  # max |eigenvalue| of W_h
 
 

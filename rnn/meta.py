@@ -1,0 +1,91 @@
+"""What a model carries besides its weights: title, corpus, training record, as one typed value.
+
+A checkpoint stores it as JSON next to the arrays; ``ModelMeta.from_dict`` reads that JSON back
+and checks every field's type, so a malformed file ends in a ``CheckpointError`` with a plain
+message, never in an AttributeError or KeyError deep inside a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from numbers import Real
+
+from .errors import CheckpointError
+from .train import History, TrainConfig
+
+_CONFIG_TYPES = {"int": int, "float": Real, "str": str, "float | None": (Real, type(None))}
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """The metadata of a model: what pages show about it and what it was trained on."""
+
+    title: str = ""  # a short name ("English prose", "Trained on english")
+    description: str = ""  # one or two sentences for the Explorer's header
+    corpus: str | None = None  # what it was trained on: a built-in corpus name, "pasted text" ...
+    config: TrainConfig | None = None  # the training settings (None: not recorded)
+    history: History | None = None  # losses per step and validation points (None: not recorded)
+    val_loss: float | None = None  # validation loss, nats per token (None: not measured)
+    snapshot_step: int | None = None  # the training step these weights are from, if known
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> ModelMeta:
+        """Typed metadata from a checkpoint's JSON object; CheckpointError for wrong types.
+
+        Keys it does not know (the trainer's resume record, ...) are ignored.
+        """
+        if not isinstance(doc, dict):
+            raise CheckpointError("The checkpoint's metadata must be a JSON object.")
+        title = _opt(doc, "title", str) or ""
+        description = _opt(doc, "description", str) or ""
+        corpus = _opt(doc, "corpus", str)
+        config = _config(doc.get("config"))
+        history = _history(doc.get("history"))
+        val_loss = _opt(doc, "val_loss", Real)
+        if val_loss is None and history is not None and history.val_loss:
+            val_loss = history.val_loss[-1]
+        step = _opt(doc, "snapshot_step", int)
+        return cls(title, description, corpus, config, history,
+                   None if val_loss is None else float(val_loss), step)
+
+
+def _opt(doc: dict, key: str, kind):
+    """``doc[key]`` if it has type ``kind`` (None when absent or null); CheckpointError else."""
+    value = doc.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise CheckpointError(f"The checkpoint's metadata field '{key}' has the wrong type "
+                              f"({type(value).__name__}).")
+    return value
+
+
+def _config(doc) -> TrainConfig | None:
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise CheckpointError("The checkpoint's training settings must be a JSON object.")
+    known = {f.name: f for f in fields(TrainConfig)}
+    for key, value in doc.items():
+        f = known.get(key)
+        if f is None:
+            continue
+        kind = _CONFIG_TYPES[str(f.type)]
+        if (isinstance(value, bool) or not isinstance(value, kind)
+                or (kind is int and isinstance(value, float))):
+            raise CheckpointError(f"The checkpoint's setting '{key}' has the wrong type "
+                                  f"({type(value).__name__}).")
+    return TrainConfig.from_dict(doc)
+
+
+def _history(doc) -> History | None:
+    if doc is None:
+        return None
+    if not isinstance(doc, dict):
+        raise CheckpointError("The checkpoint's training history must be a JSON object.")
+    names = {f.name for f in fields(History)}
+    for key, value in doc.items():
+        if key in names and not (isinstance(value, list) and all(
+                isinstance(v, Real) and not isinstance(v, bool) for v in value)):
+            raise CheckpointError(f"The checkpoint's history '{key}' must be a list of numbers.")
+    return History.from_dict(doc)
