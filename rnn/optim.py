@@ -14,12 +14,6 @@ def global_norm(grads: dict[str, np.ndarray]) -> float:
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
 
 
-def clip_elementwise(grads: dict[str, np.ndarray], clip: float) -> None:
-    """Clip every entry to [-clip, clip] in place (min-char-rnn's guard against exploding steps)."""
-    for g in grads.values():
-        np.clip(g, -clip, clip, out=g)
-
-
 def clip_global_norm(grads: dict[str, np.ndarray], max_norm: float, norm: float) -> None:
     """Scale all gradients by max_norm / norm in place when their global norm exceeds max_norm."""
     if norm > max_norm:
@@ -46,7 +40,8 @@ class Optimizer:
     """Updates named parameter arrays in place from gradients; its state can be saved and restored.
 
     Each slot's state lives in one buffer laid out by ``flat_buffer(params)``: ``state[s][k]``
-    are views of ``flat[s]``, so that ``update_flat`` updates all parameters in a few calls.
+    are views of ``flat[s]``, so that ``update_flat`` updates all parameters in a few calls
+    (the parameters must share one dtype).
     """
 
     slots: tuple[str, ...] = ()  # per-parameter state arrays, e.g. Adagrad's squared-gradient sum
@@ -57,31 +52,16 @@ class Optimizer:
             raise RNNError("The learning rate must be a positive number.")
         self.lr = lr
         self.t = 0  # number of updates made
-        if len({p.dtype for p in params.values()}) == 1:
-            self.flat, self.state = {}, {}
-            for s in self.slots:
-                self.flat[s], self.state[s] = flat_buffer(params)
-            self._tmp = [flat_buffer(params) for _ in range(self.n_tmp)]  # (flat, views) pairs
-        else:  # parameters of mixed dtypes: one array each, no flat updates
-            self.flat = None
-            self.state = {s: {k: np.zeros_like(p) for k, p in params.items()} for s in self.slots}
-            self._tmp = None
-
-    def update(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray]) -> None:
-        """One step on every named parameter array, in place."""
-        self._begin()
-        for k, p in params.items():
-            tmp = ([views[k] for _, views in self._tmp] if self._tmp is not None
-                   else [np.empty_like(p) for _ in range(self.n_tmp)])
-            self._apply(p, grads[k], *(self.state[s][k] for s in self.slots), *tmp)
+        self.flat, self.state = {}, {}
+        for s in self.slots:
+            self.flat[s], self.state[s] = flat_buffer(params)
+        self._tmp = [flat_buffer(params)[0] for _ in range(self.n_tmp)]  # scratch buffers
 
     def update_flat(self, p: np.ndarray, g: np.ndarray) -> None:
-        """``update`` for parameters and gradients held in buffers laid out like ``flat_buffer``
-        of the params this optimizer was made for: the same numbers, one call per operation."""
-        if self.flat is None:
-            raise RNNError("This optimizer keeps one array per parameter; use update().")
+        """One step on every parameter, in place: ``p`` and ``g`` are buffers laid out like
+        ``flat_buffer`` of the params this optimizer was made for (one call per operation)."""
         self._begin()
-        self._apply(p, g, *(self.flat[s] for s in self.slots), *(f for f, _ in self._tmp))
+        self._apply(p, g, *(self.flat[s] for s in self.slots), *self._tmp)
 
     def _begin(self) -> None:
         self.t += 1
