@@ -109,7 +109,7 @@ def main() -> None:
         ("space: move step t", lambda: page("space"), new_step("space_t")),
         ("space: 2-D / 3-D", lambda: page("space"), alternate("radio", "space_dims", 2, 3)),
         ("space: edit the text", lambda: page("space"), text_edit),
-        ("atlas: pick a unit", lambda: page("atlas"), alternate("selectbox", "atlas_unit", 3, 7)),
+        ("atlas: pick a neuron", lambda: page("atlas"), alternate("selectbox", "atlas_unit", 3, 7)),
     ]
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "as the environment has it")
     print(f"AppTest reruns, English model H=128, {len(SENTENCE)}-character sentence, "

@@ -37,7 +37,8 @@ import plotly  # noqa: E402
 import plotly.io  # noqa: E402
 import plotly.tools  # noqa: E402
 
-from figures.train import W_h_figure, grad_norm_figure, loss_figure  # noqa: E402
+from figures.train import grad_norm_figure, loss_figure  # noqa: E402
+from figures.weights import weight_figure  # noqa: E402
 from rnn import TrainConfig, Trainer, load_corpus  # noqa: E402
 from ui import training  # noqa: E402
 
@@ -89,8 +90,9 @@ class PageLoop:
             h = tr.history
             for fig in (loss_figure(h.step, h.loss, h.val_step, h.val_loss),
                         grad_norm_figure(h.step, h.grad_norm),
-                        W_h_figure(tr.model.W_h.astype("float32"),
-                                   training.spectral_radius(run)[0], tr.steps)):
+                        weight_figure("W_h", tr.model.W_h.astype("float32"), [], height=420,
+                                      title=f"W_h at step {tr.steps}: spectral radius ρ = "
+                                            f"{training.spectral_radius(run)[0]:.3f}")):
                 st_spec(fig)
             run.draw_seconds = time.perf_counter() - now
             self.draws.append(run.draw_seconds)

@@ -1,11 +1,13 @@
-"""Text coloured by a per-token value, the grid of all units, and one unit's feature profile."""
+"""Text coloured by a per-token value, the grid of all neurons, and one neuron's feature profile."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import PROB_SCALE, SIGNED_SCALE, base_layout, signed_heatmap, token_label
+from rnn.vocab import display_token
+
+from .style import PROB_SCALE, SIGNED_SCALE, base_layout, signed_heatmap
 
 CELL_PX = 20  # height of one text row
 
@@ -45,7 +47,7 @@ def text_heatmap(
     z = np.full((n_rows, n_cols), np.nan)
     z[rows, cols] = values
     hover = np.full((n_rows, n_cols), "", dtype=object)
-    hover[rows, cols] = [f"{i}: {token_label(tok)}<br>{hover_name} {v:.3g}"
+    hover[rows, cols] = [f"{i}: {display_token(tok)}<br>{hover_name} {v:.3g}"
                          for i, (tok, v) in enumerate(zip(tokens, shown, strict=True))]
     template = "%{customdata}<extra></extra>"
     if signed:
@@ -66,7 +68,7 @@ def text_heatmap(
     dark &= np.isfinite(values)
     # Two text traces (dark and light letters) rather than one colour per point: plotly
     # validates a per-point colour list one string at a time, which is slow for long texts.
-    labels = np.array([token_label(t) for t in tokens], dtype=object)
+    labels = np.array([display_token(t) for t in tokens], dtype=object)
     letters = [
         go.Scatter(x=cols[m].tolist(), y=rows[m].tolist(), mode="text",
                    text=labels[m].tolist(), hoverinfo="skip", showlegend=False,
@@ -96,11 +98,11 @@ def text_heatmap(
     return fig
 
 
-def unit_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[str], *,
+def selectivity_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[str], *,
               selected: int | None = None, n_cols: int = 16) -> go.Figure:
-    """Every unit as a square, most selective first, coloured by the signed r of its best feature.
+    """Every neuron as a square, most selective first, coloured by the signed r of its best feature.
 
-    ``customdata`` of each point is the unit id, so a click selects that unit.
+    ``customdata`` of each point is the neuron id, so a click selects that neuron.
     """
     best_r = np.asarray(best_r, dtype=float)
     order = np.asarray(order)
@@ -113,7 +115,7 @@ def unit_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[str], *,
         x=x, y=y, mode="markers+text", text=[str(u) for u in order.tolist()],
         textfont=dict(size=10, color="#222"),
         customdata=order.tolist(),
-        hovertext=[f"unit {u}: {descriptions[u]}" for u in order.tolist()],
+        hovertext=[f"neuron {u}: {descriptions[u]}" for u in order.tolist()],
         hovertemplate="%{hovertext}<extra></extra>",
         marker=dict(symbol="square", size=30, color=best_r[order], cmin=-1, cmax=1, cmid=0,
                     colorscale=SIGNED_SCALE, line=dict(color=marker_line, width=widths),
@@ -121,7 +123,7 @@ def unit_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[str], *,
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1)),
         showlegend=False,
     ))
-    base_layout(fig, title="All units, most selective first (colour: r of the best feature)",
+    base_layout(fig, title="All neurons, most selective first (colour: r of the best feature)",
                 height=70 + 34 * n_rows)
     fig.update_xaxes(visible=False, range=[-0.6, n_cols - 0.4], fixedrange=True)
     fig.update_yaxes(visible=False, range=[n_rows - 0.5, -0.5], fixedrange=True)
@@ -129,8 +131,8 @@ def unit_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[str], *,
     return fig
 
 
-def feature_bars(r: np.ndarray, names: tuple[str, ...], *, unit: int) -> go.Figure:
-    """Pearson r of one unit with every text feature, as horizontal bars (largest |r| on top)."""
+def feature_bars(r: np.ndarray, names: tuple[str, ...], *, neuron: int) -> go.Figure:
+    """Pearson r of one neuron with every text feature, as horizontal bars (largest |r| on top)."""
     r = np.asarray(r, dtype=float)
     idx = np.argsort(np.abs(r))
     fig = go.Figure(go.Bar(
@@ -138,7 +140,7 @@ def feature_bars(r: np.ndarray, names: tuple[str, ...], *, unit: int) -> go.Figu
         marker=dict(color=r[idx], cmin=-1, cmax=1, cmid=0, colorscale=SIGNED_SCALE),
         hovertemplate="%{y}: r = %{x:+.3f}<extra></extra>",
     ))
-    base_layout(fig, title=f"Unit {unit}: r with each feature",
+    base_layout(fig, title=f"Neuron {neuron}: r with each feature",
                 height=60 + 22 * len(names))
     fig.update_xaxes(range=[-1, 1], title="Pearson r", zeroline=True, zerolinecolor="#999")
     return fig

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from rnn.model import SATURATED
+from rnn.vocab import display_token
+
 from .atlas import text_heatmap
-from .style import PROB_SCALE, base_layout, token_label, unique_labels
+from .style import PROB_SCALE, base_layout, unique_labels
 
 LINE_COLOURS = {"dh": "#1f4e9c", "dx": "#d0661a", "jac": "#555555", "sat": "#b2182b"}
 
@@ -54,7 +57,7 @@ def gradient_decay(
     """
     k = np.arange(t + 1)
     dist = t - k
-    label = [f"k={i} {token_label(tokens[i])}" for i in k]
+    label = [f"k={i} {display_token(tokens[i])}" for i in k]
     # Two stacked panels sharing the x axis, laid out by hand (make_subplots costs ~15 ms).
     fig = go.Figure(layout=dict(
         xaxis=dict(anchor="y", matches="x2", showticklabels=False),
@@ -75,7 +78,7 @@ def gradient_decay(
             hovertemplate="%{customdata}<br>t-k=%{x}<br>%{y:.3g}<extra>" + name + "</extra>",
         ))
     fig.add_trace(go.Bar(
-        x=dist, y=saturated, name="share of units with |h_k| > 0.95", customdata=label,
+        x=dist, y=saturated, name=f"share of neurons with |h_k| > {SATURATED:g}", customdata=label,
         marker_color=LINE_COLOURS["sat"], xaxis="x2", yaxis="y2",
         hovertemplate="%{customdata}<br>%{y:.0%} saturated<extra></extra>",
     ))

@@ -1,7 +1,7 @@
 """Figures of the explorer: one step of the forward pass, the state over time, the prediction.
 
 Every function takes arrays of a ``Trace`` (or slices of them) and returns a ``go.Figure``;
-the values drawn are the Trace's own numbers, never recomputed. A hidden vector of H units
+the values drawn are the Trace's own numbers, never recomputed. A hidden vector of H neurons
 is drawn as a grid of ``neuron_grid(H)`` cells read row by row: cell (r, c) is neuron
 ``r * cols + c``.
 """
@@ -14,7 +14,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import SIGNED_STOPS, base_layout, signed_heatmap, token_label
+from rnn.vocab import display_token
+
+from .style import SIGNED_STOPS, base_layout, signed_heatmap
 
 # The five panels of one step, left to right: a_t = W_i x_t + W_h h_{t-1} + b_h, h_t = tanh(a_t).
 STEP_PANELS = (
@@ -36,7 +38,7 @@ def plain(tok: str) -> str:
 
     Plotly reads a small set of HTML-like tags in labels; escaping keeps user text as text.
     """
-    return html.escape(token_label(tok), quote=False)
+    return html.escape(display_token(tok), quote=False)
 
 
 def neuron_grid(H: int) -> tuple[int, int]:

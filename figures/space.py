@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import base_layout, token_label
+from rnn.vocab import display_token
+
+from .style import base_layout
 
 NOW_COLOUR = "#d0661a"
 CLOUD_COLOUR = "rgba(150,150,150,0.25)"
@@ -40,7 +42,7 @@ def trajectory(
     z = np.asarray(z, dtype=float)
     T = len(tokens)
     t = int(np.clip(t, 0, T - 1))
-    labels = [token_label(tok) for tok in tokens]
+    labels = [display_token(tok) for tok in tokens]
     hover = [f"t={i} {labels[i]}" for i in range(T)]
     three = dims == 3
     Scatter = go.Scatter3d if three else go.Scatter

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from rnn.vocab import display_token
+
 # Diverging, centred on 0: blue for negative, white for 0, red for positive (as tanh outputs).
 SIGNED_SCALE = "RdBu_r"
 # The same scale as explicit colour stops, for traces built as plain dicts: plotly.js knows no
@@ -14,15 +16,9 @@ PROB_SCALE = "Blues"
 FONT = dict(family="Inter, system-ui, sans-serif", size=13)
 
 
-def token_label(tok: str) -> str:
-    """A token as a readable axis label: spaces and newlines made visible."""
-    return {" ": "␣", "\n": "⏎", "\t": "⇥"}.get(tok, tok) if len(tok) == 1 else tok.replace(
-        "\n", "⏎")
-
-
 def unique_labels(tokens: list[str]) -> list[str]:
     """Axis labels for a token sequence, unique so plotly keeps one column per step."""
-    return [f"{i}:{token_label(t)}" for i, t in enumerate(tokens)]
+    return [f"{i}:{display_token(t)}" for i, t in enumerate(tokens)]
 
 
 def signed_heatmap(

@@ -1,4 +1,4 @@
-"""Figures of a training run: loss curves, gradient norm and the recurrent matrix W_h."""
+"""Figures of a training run: loss curves and the gradient norm (W_h: ``figures.weights``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .style import base_layout, signed_heatmap
+from .style import base_layout
 
 MAX_POINTS = 1500  # longer curves are thinned before plotting; the browser stays quick
 LN2 = math.log(2.0)
@@ -36,7 +36,7 @@ def _thin(n: int) -> np.ndarray:
     return np.unique(idx)
 
 
-def loss_figure(step, loss, val_step, val_loss, *, smooth: float = 0.05,
+def loss_figure(step, loss, val_step, val_loss, *, unit: str = "character", smooth: float = 0.05,
                 height: int = 340) -> go.Figure:
     """Training loss (raw and smoothed) and validation loss, nats on the left, bits on the right.
 
@@ -46,6 +46,8 @@ def loss_figure(step, loss, val_step, val_loss, *, smooth: float = 0.05,
         Training step and its loss in nats per token.
     val_step, val_loss : sequences, shape (M,)
         Steps at which the held-out loss was measured, and that loss in nats per token.
+    unit : str
+        What the loss is per: ``Vocab.unit_name`` ("character" or "word").
     smooth : float
         The smoothing weight alpha of the exponential moving average (smaller is smoother).
     """
@@ -79,9 +81,9 @@ def loss_figure(step, loss, val_step, val_loss, *, smooth: float = 0.05,
     # bits = nats / ln 2: the right axis spans the same range in bits, so both read off one curve
     layout = dict(
         xaxis=dict(title="step", rangemode="tozero", showgrid=True, gridcolor="#eee"),
-        yaxis=dict(title="loss (nats per character)", range=[0.0, hi], showgrid=True,
+        yaxis=dict(title=f"loss (nats per {unit})", range=[0.0, hi], showgrid=True,
                    gridcolor="#eee"),
-        yaxis2=dict(title="bits per character", range=[0.0, hi / LN2], overlaying="y",
+        yaxis2=dict(title=f"bits per {unit}", range=[0.0, hi / LN2], overlaying="y",
                     side="right", showgrid=False),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
     )
@@ -101,21 +103,3 @@ def grad_norm_figure(step, grad_norm, *, height: int = 260) -> go.Figure:
                   showlegend=False)
     return base_layout(go.Figure([trace] if g.size else [], layout), title="Gradient norm",
                        height=height)
-
-
-def W_h_figure(W_h: np.ndarray, spectral_radius: float, step: int, *,
-               height: int = 420) -> go.Figure:
-    """W_h (H, H) as a signed heatmap: row i is what unit i reads from every unit of h_{t-1}."""
-    W_h = np.asarray(W_h, dtype=float)
-    H = W_h.shape[0]
-    trace = signed_heatmap(
-        W_h, colorbar_title="weight",
-        hovertemplate="W_h[%{y}, %{x}] = %{z:.3f}<br>unit %{y} reads unit %{x} of h_{t-1}"
-                      "<extra></extra>")
-    if H > 64:  # gaps would hide the cells of a large matrix
-        trace.update(xgap=0, ygap=0)
-    layout = dict(xaxis=dict(title="from unit j of h_{t-1}"),
-                  yaxis=dict(title="to unit i of a_t", autorange="reversed"))
-    fig = go.Figure([trace], layout)
-    title = f"W_h at step {step}: spectral radius ρ = {spectral_radius:.3f}"
-    return base_layout(fig, title=title, height=height)

@@ -16,18 +16,20 @@ WEIGHTS = {
 }
 
 
-def weight_figure(name: str, W: np.ndarray, vocab_labels: list[str]) -> go.Figure:
+def weight_figure(name: str, W: np.ndarray, vocab_labels: list[str], *, title: str = "",
+                  height: int | None = None) -> go.Figure:
     """One weight matrix as a heatmap, symmetric colour range, rows and columns named.
 
     Parameters
     ----------
     name : "W_i" (H, V), "W_h" (H, H) or "W_o" (V, H)
     W : the matrix itself
-    vocab_labels : the V tokens, to label the token axis of W_i and W_o
+    vocab_labels : the V tokens, to label the token axis of W_i and W_o (unused for W_h)
+    title, height : override the default title ("W_h  (H × H)") and height
     """
     row_name, col_name, _ = WEIGHTS[name]
     rows, cols = W.shape
-    tok = [f"'{plain(t)}'" for t in vocab_labels]
+    tok = [f"'{plain(t)}'" for t in vocab_labels] if name != "W_h" else []
     x = tok if name == "W_i" else np.arange(cols)  # token axes are categories, neuron axes numbers
     y = tok if name == "W_o" else np.arange(rows)
     hm = signed_heatmap(
@@ -43,8 +45,9 @@ def weight_figure(name: str, W: np.ndarray, vocab_labels: list[str]) -> go.Figur
     fig.update_yaxes(title_text=row_name, showgrid=False, autorange="reversed", tickfont=mono,
                      **({"type": "category", "nticks": rows} if name == "W_o" else {}))
     square = name == "W_h"
-    height = 520 if square else min(640, max(300, 12 * rows + 80))
-    base_layout(fig, title=f"{name}  ({rows} × {cols})", height=height)
+    if height is None:
+        height = 520 if square else min(640, max(300, 12 * rows + 80))
+    base_layout(fig, title=title or f"{name}  ({rows} × {cols})", height=height)
     if square:
         fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
         fig.update_xaxes(constrain="domain")

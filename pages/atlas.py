@@ -1,13 +1,13 @@
-"""Neuron atlas: what each hidden unit responds to, over a longer text."""
+"""Neuron atlas: what each hidden neuron responds to, over a longer text."""
 
 import numpy as np
 import streamlit as st
 
-from figures.atlas import feature_bars, text_heatmap, unit_grid
-from rnn import RNNError
-from rnn.analysis import prepare_text, reference_text, text_features, top_contexts, unit_report
+from figures.atlas import feature_bars, selectivity_grid, text_heatmap
+from rnn import RNNError, display_token
+from rnn.analysis import neuron_report, prepare_text, reference_text, text_features, top_contexts
 from ui.nav import require_app
-from ui.widgets import model_picker_ui, quote_token
+from ui.widgets import model_picker_ui, unknown_tokens_ui
 
 MAX_TOKENS = 3000
 CORPUS_CHARS = 2000
@@ -18,9 +18,9 @@ require_app()  # a page opened by a direct link on a fresh server runs via app.p
 
 st.title("Neuron atlas")
 st.markdown(
-    "Each hidden unit $h_t[j]$ is one number per step. Over a long text, some units track "
+    "Each hidden neuron $h_t[j]$ is one number per step. Over a long text, some neurons track "
     "something you can name: a space just passed, the position in a word, an open bracket. "
-    "The atlas correlates every unit with a set of simple text features and sorts the units by "
+    "The atlas correlates every neuron with a set of simple text features and sorts the neurons by "
     "how well their best feature explains them (|Pearson r|)."
 )
 
@@ -43,7 +43,7 @@ with top[1]:
                    "was trained on.")
 
 if not text:
-    st.info("Paste some text (a paragraph or more) to see what each unit responds to.")
+    st.info("Paste some text (a paragraph or more) to see what each neuron responds to.")
     st.stop()
 try:
     prepared = prepare_text(entry.vocab, text, MAX_TOKENS, min_tokens=2)
@@ -53,22 +53,20 @@ except RNNError as e:
 enc = prepared.encoded
 if prepared.cut:
     st.warning(f"The text is cut to its first {MAX_TOKENS} tokens ({prepared.cut} dropped).")
-if enc.unknown:
-    shown = ", ".join(quote_token(t) for t in enc.unknown_tokens[:20])
-    st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
+unknown_tokens_ui(enc)
 
 cache = st.session_state.setdefault("_atlas_cache", {})
 if cache.get("model") is not entry.model or not np.array_equal(cache.get("ids"), enc.ids):
     h = entry.model.forward(enc.ids).h  # (T, H)
     features = text_features(enc.tokens)
-    report = unit_report(h, features)
+    report = neuron_report(h, features)
     cache.clear()
     cache.update(model=entry.model, ids=enc.ids, h=h, report=report,
                  descriptions=[report.describe(j) for j in range(h.shape[1])])
 h, report, descriptions = cache["h"], cache["report"], cache["descriptions"]
 H = h.shape[1]
 
-# A click on the grid picks the unit; it is applied once, so the list below can change it again.
+# A click on the grid picks the neuron; it is applied once, so the list below can change it again.
 grid_event = st.session_state.get("atlas_grid")
 points = (grid_event or {}).get("selection", {}).get("points", [])
 if points:
@@ -79,49 +77,47 @@ if points:
 if st.session_state.get("atlas_unit") not in range(H):
     st.session_state["atlas_unit"] = int(report.order[0])
 
-unit = st.selectbox(
-    "Unit (most selective first)", report.order.tolist(), key="atlas_unit",
+neuron = st.selectbox(
+    "Neuron (most selective first)", report.order.tolist(), key="atlas_unit",
     persist_state="session",
-    format_func=lambda j: f"unit {j}: {descriptions[j]}",
+    format_func=lambda j: f"neuron {j}: {descriptions[j]}",
 )
-st.plotly_chart(unit_grid(report.best_r, report.order, descriptions, selected=unit),
+st.plotly_chart(selectivity_grid(report.best_r, report.order, descriptions, selected=neuron),
                 key="atlas_grid", on_select="rerun", selection_mode="points")
-st.caption("Click a square to look at that unit. Red: the unit is high when its feature is "
+st.caption("Click a square to look at that neuron. Red: the neuron is high when its feature is "
            "present; blue: low. Pale: no single feature explains it.")
 
-def _table(contexts):
-    def show(text: str) -> str:
-        return text.replace("\n", "↵")
 
+def _table(contexts):
     return {
         "h": [round(c.activation, 3) for c in contexts],
-        "before": [show(c.before) for c in contexts],
-        "token": [show(c.token).replace(" ", "␣") for c in contexts],
-        "after": [show(c.after) for c in contexts],
+        "before": [display_token(c.before) for c in contexts],
+        "token": [display_token(c.token) for c in contexts],
+        "after": [display_token(c.after) for c in contexts],
         "position": [c.position for c in contexts],
     }
 
 
-st.subheader(f"Unit {unit}")
-st.markdown(f"**{descriptions[unit]}**")
+st.subheader(f"Neuron {neuron}")
+st.markdown(f"**{descriptions[neuron]}**")
 left, right = st.columns([1, 2], gap="large")
 with left:
-    st.plotly_chart(feature_bars(report.r[unit], report.feature_names, unit=unit),
+    st.plotly_chart(feature_bars(report.r[neuron], report.feature_names, neuron=neuron),
                     key="atlas_bars_fig")
 with right:
     cols = st.columns(3)
-    cols[0].metric("Best feature", report.feature_names[report.best_feature[unit]])
-    cols[1].metric("Pearson r", f"{report.best_r[unit]:+.3f}")
-    cols[2].metric("Variance of h", f"{report.variance[unit]:.3f}",
-                   help="Variance of the unit's activation over the text.")
-    st.markdown(f"**Where unit {unit} is highest**")
-    st.dataframe(_table(top_contexts(h[:, unit], enc.tokens, TOP_K, largest=True)),
+    cols[0].metric("Best feature", report.feature_names[report.best_feature[neuron]])
+    cols[1].metric("Pearson r", f"{report.best_r[neuron]:+.3f}")
+    cols[2].metric("Variance of h", f"{report.variance[neuron]:.3f}",
+                   help="Variance of the neuron's activation over the text.")
+    st.markdown(f"**Where neuron {neuron} is highest**")
+    st.dataframe(_table(top_contexts(h[:, neuron], enc.tokens, TOP_K, largest=True)),
                  hide_index=True, key="atlas_top")
-    st.markdown(f"**Where unit {unit} is lowest**")
-    st.dataframe(_table(top_contexts(h[:, unit], enc.tokens, TOP_K, largest=False)),
+    st.markdown(f"**Where neuron {neuron} is lowest**")
+    st.dataframe(_table(top_contexts(h[:, neuron], enc.tokens, TOP_K, largest=False)),
                  hide_index=True, key="atlas_bottom")
 
-st.plotly_chart(text_heatmap(enc.tokens, h[:, unit], width=TEXT_WIDTH, zmax=1.0,
-                             colorbar_title=f"h[{unit}]", hover_name=f"h[{unit}] =",
-                             title=f"h_t[{unit}] over the text: red +1, white 0, blue −1"),
+st.plotly_chart(text_heatmap(enc.tokens, h[:, neuron], width=TEXT_WIDTH, zmax=1.0,
+                             colorbar_title=f"h[{neuron}]", hover_name=f"h[{neuron}] =",
+                             title=f"h_t[{neuron}] over the text: red +1, white 0, blue −1"),
                 key="atlas_text_fig")

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from figures.bptt import gradient_decay, gradient_text, mark_loss_step, sensitivity_heatmap
-from rnn import RNNError
+from rnn import SATURATED, RNNError
 from rnn.analysis import (
     jacobian_chain,
     prepare_text,
@@ -15,7 +15,7 @@ from rnn.analysis import (
 )
 from ui.models import ModelEntry, add_model, current_key, models, set_current
 from ui.nav import require_app
-from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
+from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui, unknown_tokens_ui
 
 MATRIX_MAX = 200  # longest text whose (T, T) sensitivity matrix is computed
 SCALES = [round(s, 2) for s in np.arange(0.25, 3.001, 0.05)]
@@ -107,9 +107,7 @@ except RNNError as e:
     st.info(f"{e} The loss at a step needs the next token as its target.")
     st.stop()
 enc = prepared.encoded
-if enc.unknown:
-    shown = ", ".join(quote_token(t) for t in enc.unknown_tokens[:20])
-    st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
+unknown_tokens_ui(enc)
 
 ids, targets = enc.ids[:-1], enc.ids[1:]  # step t reads token t and predicts token t+1
 tokens = enc.tokens[:-1]
@@ -144,8 +142,10 @@ cols[0].metric(f"Loss L_{t}", f"{grads.loss:.3f} nats",
 cols[1].metric("Spectral radius of W_h", f"{chain.spectral_radius:.3f}",
                help="max |eigenvalue| of W_h. Well below 1 the gradient fades with distance; "
                     "above 1 it can grow, unless tanh saturation damps it.")
-cols[2].metric(f"Saturated units at t={t}", f"{chain.saturated[t]:.0%}",
-               help="Share of units with |h_t| > 0.95, where tanh' = 1 - h^2 < 0.1.")
+cols[2].metric(f"Saturated neurons at t={t}", f"{chain.saturated[t]:.0%}",
+               help=f"Share of neurons with |h_t| > {SATURATED:g}, where tanh' = 1 - h^2 < "
+                    f"{1 - SATURATED**2:.1f}: a gradient keeps less than a tenth through them "
+                    "(the shaded ranges on Home).")
 ratio = norms["dh"][0] / norms["dh"][t] if norms["dh"][t] > 0 else float("nan")
 cols[3].metric(f"‖dL/dh_0‖ ÷ ‖dL/dh_{t}‖", f"{ratio:.2e}",
                help=f"How much of the gradient at step {t} is left after {t} steps back.")
@@ -158,7 +158,7 @@ st.plotly_chart(gradient_text(tokens, norms["dx"], t), key="bptt_text_fig")
 st.markdown(f"**How the loss at step {t} fades (or grows) with the distance back**")
 st.plotly_chart(gradient_decay(tokens, t, norms["dh"], norms["dx"], chain.frobenius,
                                chain.saturated), key="bptt_decay_fig")
-st.caption("Norms are Euclidean 2-norms over units. The dotted line is the Frobenius norm of the "
+st.caption("Norms are Euclidean 2-norms over neurons. The dotted line is the Frobenius norm of the "
            "Jacobian product ∂h_t/∂h_k = J_t ⋯ J_(k+1) with J_j = diag(1 − h_j²) W_h; it starts "
            "at √H for k = t (the identity). On a log axis, a straight falling line is an "
            "exponentially vanishing gradient.")

@@ -174,7 +174,8 @@ def step_view() -> None:
                 f"**{run.next_loss(t):.3f}** nats.")
         mean = run.mean_loss()
         if mean is not None:
-            st.caption(f"Average loss over the whole text: {mean:.3f} nats per token.")
+            st.caption(f"Average loss over the whole text: {mean:.3f} nats per "
+                       f"{entry.vocab.unit_name}.")
 
     st.subheader(f"Neuron {j} over the text", divider="gray")
     st.plotly_chart(

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from figures.home import tanh_figure
+from figures.home import SATURATED_A, tanh_figure
+from rnn import SATURATED
 from ui.nav import require_app
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
@@ -25,8 +26,10 @@ with left:
         "weights so that the character that really came next gets a high probability."
     )
     st.plotly_chart(tanh_figure(), key="home_tanh", config={"displayModeBar": False})
-    st.caption("tanh keeps every unit of h_t between −1 and 1. In the shaded ranges a unit is "
-               "saturated: its slope 1 − h² is nearly 0, so a gradient hardly passes through it.")
+    st.caption(f"tanh keeps every neuron of h_t between −1 and 1. In the shaded ranges a neuron "
+               f"is saturated: |h| > {SATURATED:g} (|a| > {SATURATED_A:.2f}), so its slope "
+               f"1 − h² is below {1 - SATURATED**2:.1f} and a gradient hardly passes through it. "
+               "The BPTT page counts saturated neurons with the same threshold.")
 with right:
     st.markdown("**The whole network, at step t**")
     st.latex(r"a_t = W_i\,x_t + W_h\,h_{t-1} + b_h")

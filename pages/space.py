@@ -7,7 +7,7 @@ from figures.space import explained_variance, trajectory
 from rnn import RNNError
 from rnn.analysis import fit_pca, prepare_text, reference_text
 from ui.nav import require_app
-from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui
+from ui.widgets import MAX_CHARS, model_picker_ui, text_input_ui, unknown_tokens_ui
 
 REFERENCE_CHARS = 5000
 CLOUD_POINTS = 1500  # reference states drawn behind the path (every n-th one)
@@ -16,7 +16,7 @@ require_app()  # a page opened by a direct link on a fresh server runs via app.p
 
 st.title("Hidden-state space")
 st.markdown(
-    "The hidden state $h_t$ has one number per unit, far too many to draw. Principal component "
+    "The hidden state $h_t$ has one number per neuron, far too many to draw. Principal component "
     "analysis finds the few directions along which the states vary most, over a long reference "
     "text; here is the path your text takes through them, one point per token."
 )
@@ -39,9 +39,7 @@ except RNNError as e:
     st.error(str(e))
     st.stop()
 enc = prepared.encoded
-if enc.unknown:
-    shown = ", ".join(quote_token(t) for t in enc.unknown_tokens[:20])
-    st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
+unknown_tokens_ui(enc)
 
 # PCA of the model's states over its own corpus, once per model and session.
 ref_text, ref_title = reference_text(entry.meta, REFERENCE_CHARS)

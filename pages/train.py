@@ -6,7 +6,8 @@ import time
 
 import streamlit as st
 
-from figures.train import W_h_figure, grad_norm_figure, loss_figure
+from figures.train import grad_norm_figure, loss_figure
+from figures.weights import weight_figure
 from ui import training
 from ui.nav import require_app
 from ui.train_run import (
@@ -79,7 +80,8 @@ with right:
         t_draw = time.perf_counter()
         c = training.chart_data(run)  # one training state for every chart
         h = c.history
-        st.plotly_chart(loss_figure(h.step, h.loss, h.val_step, h.val_loss),
+        st.plotly_chart(loss_figure(h.step, h.loss, h.val_step, h.val_loss,
+                                    unit=run.trainer.vocab.unit_name),
                         key="train_loss_chart", config={"displayModeBar": False})
         g1, g2 = st.columns(2)
         with g1:
@@ -88,8 +90,9 @@ with right:
             st.markdown(f"**Samples** (temperature {run.temperature:g}, newest first)")
             samples_ui(c.samples[-4:])
         with g2:
-            st.plotly_chart(W_h_figure(c.W_h, c.rho, c.steps), key="train_wh_chart",
-                            config={"displayModeBar": False})
+            title = f"W_h at step {c.steps}: spectral radius ρ = {c.rho:.3f}"
+            st.plotly_chart(weight_figure("W_h", c.W_h, [], title=title, height=420),
+                            key="train_wh_chart", config={"displayModeBar": False})
             st.caption(W_h_caption(c))
         with st.expander(f"All {len(c.samples)} samples: noise becoming words"):
             samples_ui(c.samples)

@@ -12,6 +12,7 @@ from rnn.analysis import (
     correlations,
     fit_pca,
     jacobian_chain,
+    neuron_report,
     prepare_text,
     reference_text,
     scaled_model,
@@ -19,7 +20,6 @@ from rnn.analysis import (
     step_gradients,
     text_features,
     top_contexts,
-    unit_report,
     untrained_model,
 )
 
@@ -278,7 +278,7 @@ def test_unit_report_finds_the_planted_feature():
         -np.tanh(2 * col["space"] - 1 + 0.3 * rng.standard_normal(len(text))),
         0.5 * rng.standard_normal(len(text)),
     ])
-    rep = unit_report(h, f)
+    rep = neuron_report(h, f)
     assert rep.feature_names[rep.best_feature[0]] == "in_brackets" and rep.best_r[0] > 0.8
     assert rep.feature_names[rep.best_feature[1]] == "space" and rep.best_r[1] < -0.8
     assert rep.order[-1] == 2

@@ -16,10 +16,10 @@ from rnn import RNN, Vocab, load_checkpoint
 from rnn.analysis import (
     fit_pca,
     jacobian_chain,
+    neuron_report,
     reference_text,
     step_gradients,
     text_features,
-    unit_report,
 )
 from ui.models import ModelEntry
 from ui.widgets import DEFAULT_TEXT
@@ -99,7 +99,7 @@ def test_bptt_shows_the_core_gradients(english):
     m = _metrics(at)
     assert m[f"Loss L_{t}"] == f"{g.loss:.3f} nats"
     assert m["Spectral radius of W_h"] == f"{model.spectral_radius():.3f}"
-    assert m[f"Saturated units at t={t}"] == f"{chain.saturated[t]:.0%}"
+    assert m[f"Saturated neurons at t={t}"] == f"{chain.saturated[t]:.0%}"
     norms = g.norms()
     decay = _fig(at, "bptt_decay_fig")
     dh_line = _trace(decay, "‖dL_t/dh_k‖")
@@ -247,7 +247,7 @@ def test_atlas_sorts_units_and_shows_their_numbers(english):
     text, _ = reference_text(meta, 2000)
     enc = vocab.encode_report(text)
     h = model.forward(enc.ids).h
-    rep = unit_report(h, text_features(enc.tokens))
+    rep = neuron_report(h, text_features(enc.tokens))
     box = at.selectbox(key="atlas_unit")
     assert [int(o.split(":")[0].split()[1]) for o in box.options] == rep.order.tolist()
     first = int(rep.order[0])
@@ -258,19 +258,19 @@ def test_atlas_sorts_units_and_shows_their_numbers(english):
     grid = _fig(at, "atlas_grid")["data"][0]
     assert _arr(grid["customdata"]).astype(int).tolist() == rep.order.tolist()
     assert_allclose(_arr(grid["marker"]["color"]), rep.best_r[rep.order], rtol=1e-9)
-    # Pick another unit: its activations colour the text and its r values fill the bars.
-    unit = int(rep.order[5])
-    box.set_value(unit)
+    # Pick another neuron: its activations colour the text and its r values fill the bars.
+    neuron = int(rep.order[5])
+    box.set_value(neuron)
     _run(at)
     rows, cols = text_layout(enc.tokens)
     z = _arr(_fig(at, "atlas_text_fig")["data"][0]["z"])
-    assert_allclose(z[rows, cols], h[:, unit], rtol=1e-9)
+    assert_allclose(z[rows, cols], h[:, neuron], rtol=1e-9)
     bars = _fig(at, "atlas_bars_fig")["data"][0]
     by_name = dict(zip(bars["y"], _arr(bars["x"]), strict=True))
     for j, name in enumerate(rep.feature_names):
-        assert by_name[name] == pytest.approx(rep.r[unit, j], rel=1e-9)
+        assert by_name[name] == pytest.approx(rep.r[neuron, j], rel=1e-9)
     top = at.dataframe[0].value
-    assert top["h"].iloc[0] == pytest.approx(round(h[:, unit].max(), 3))
+    assert top["h"].iloc[0] == pytest.approx(round(h[:, neuron].max(), 3))
 
 
 def test_atlas_grid_click_selects_a_unit():
@@ -278,7 +278,7 @@ def test_atlas_grid_click_selects_a_unit():
     at.session_state["atlas_grid"] = {"selection": {"points": [{"customdata": 7}]}}
     _run(at)
     assert at.selectbox(key="atlas_unit").value == 7
-    assert at.subheader[0].value == "Unit 7"
+    assert at.subheader[0].value == "Neuron 7"
 
 
 def test_atlas_own_text():

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 from numpy.testing import assert_allclose
 
-from figures.atlas import feature_bars, text_heatmap, text_layout, unit_grid
+from figures.atlas import feature_bars, selectivity_grid, text_heatmap, text_layout
 from figures.bptt import gradient_decay, gradient_text, mark_loss_step, sensitivity_heatmap
 from figures.space import explained_variance, trajectory
 from figures.style import SIGNED_SCALE
@@ -44,7 +44,7 @@ def test_text_heatmap_places_each_value_under_its_token():
     assert heat.colorscale == go.Heatmap(colorscale=SIGNED_SCALE).colorscale  # the shared scale
     letters = [d for d in fig.data if d.type == "scatter"]
     assert sum(len(d.text) for d in letters) == len(tokens)
-    assert "␣" in sum((list(d.text) for d in letters), []) and "⏎" in \
+    assert "␣" in sum((list(d.text) for d in letters), []) and "↵" in \
         sum((list(d.text) for d in letters), [])
     shape = fig.layout.shapes[0]
     assert (shape.x0 + shape.x1) / 2 == cols[3] and (shape.y0 + shape.y1) / 2 == rows[3]
@@ -59,18 +59,18 @@ def test_text_heatmap_light_letters_on_dark_cells():
 def test_unit_grid_orders_units_and_marks_the_selected_one():
     best_r = np.array([0.1, -0.9, 0.5, 0.0])
     order = np.array([1, 2, 0, 3])
-    fig = unit_grid(best_r, order, [f"d{i}" for i in range(4)], selected=2, n_cols=2)
+    fig = selectivity_grid(best_r, order, [f"d{i}" for i in range(4)], selected=2, n_cols=2)
     tr = fig.data[0]
     assert list(tr.customdata) == [1, 2, 0, 3]
     assert_allclose(tr.marker.color, best_r[order])
     assert list(tr.x) == [0, 1, 0, 1] and list(tr.y) == [0, 0, 1, 1]
     assert list(tr.marker.line.width) == [1, 3, 1, 1]
-    assert tr.hovertext[0] == "unit 1: d1"
+    assert tr.hovertext[0] == "neuron 1: d1"
 
 
 def test_feature_bars_largest_on_top():
     r = np.array([0.2, -0.8, 0.5])
-    fig = feature_bars(r, ("a", "b", "c"), unit=4)
+    fig = feature_bars(r, ("a", "b", "c"), neuron=4)
     assert list(fig.data[0].y) == ["a", "c", "b"]  # plotly draws the last bar at the top
     assert_allclose(fig.data[0].x, [0.2, 0.5, -0.8])
 
@@ -124,7 +124,7 @@ def test_trajectory_draws_the_projection(dims):
     path = fig.data[1]
     assert_allclose(path.x, z[:, 0])
     assert_allclose(path.y, z[:, 1])
-    assert list(path.text) == ["a", "b", "␣", "c", "d", "⏎"]
+    assert list(path.text) == ["a", "b", "␣", "c", "d", "↵"]
     now = fig.data[2]
     assert_allclose([now.x[0], now.y[0]], z[2, :2])
     assert len(fig.frames) == 6

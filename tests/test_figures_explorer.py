@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 
 from figures.explorer import (
     STEP_PANELS,
+    UNKNOWN,
     as_grid,
     hidden_over_time_figure,
     neuron_grid,
@@ -25,21 +25,15 @@ from figures.explorer import (
 from figures.style import signed_heatmap
 from figures.weights import weight_figure
 from rnn import RNN, Vocab
+from tests.conftest import plotly_array
 
 TOKENS = ("<unk>", " ", ".", "<", "a", "b", "e", "h", "t")
 SHARED_SCALE = signed_heatmap(np.zeros((1, 1))).colorscale  # the resolved shared scale
 
 
-def decode(v):
-    """A plotly JSON value as a NumPy array (plotly writes arrays as base64 'bdata')."""
-    if isinstance(v, dict) and "bdata" in v:
-        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        shape = v.get("shape")
-        if shape:
-            arr = arr.reshape([int(s) for s in str(shape).split(",")])
-        return arr
-    return np.array([np.nan if x is None else x for x in v] if isinstance(v, list)
-                    and v and not isinstance(v[0], list) else v, dtype=object)
+def decode(v) -> np.ndarray:
+    """A plotly JSON value as NumPy, None read as NaN; arrays of labels stay objects."""
+    return plotly_array(v) if isinstance(v, dict) else np.array(plotly_array(v), dtype=object)
 
 
 def as_json(fig: go.Figure) -> dict:
@@ -179,7 +173,7 @@ def test_text_strip_marks_step_and_unknown(setup):
     sc = fig["data"][0]
     assert sc["text"][4] == "&lt;" and sc["text"][3] == "␣"
     line = sc["marker"]["line"]["color"]
-    assert all(line[i] == "#dc2626" for i in unknown)
+    assert all(line[i] == UNKNOWN for i in unknown)
     fill = sc["marker"]["color"]
     assert fill[4] != fill[3] and fill[3] != fill[5]  # current, read, not yet read
     assert "unknown" in sc["customdata"][unknown[0]][1]
@@ -217,7 +211,7 @@ def test_signed_zmax_percentile():
 
 def test_plain_escapes_plotly_markup():
     assert plain("<b>") == "&lt;b&gt;"
-    assert plain(" ") == "␣" and plain("\n") == "⏎"
+    assert plain(" ") == "␣" and plain("\n") == "↵" and plain("a\nb") == "a↵b"
 
 
 def test_figures_are_valid_plotly(setup):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
-from streamlit.testing.v1 import AppTest
+import pytest
 
-from figures.home import SATURATED, tanh_figure
-
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from figures.home import SATURATED_A, tanh_figure
+from rnn import SATURATED
+from tests.conftest import open_app
 
 
 def test_tanh_figure_draws_tanh_and_its_slope():
@@ -21,15 +20,16 @@ def test_tanh_figure_draws_tanh_and_its_slope():
     np.testing.assert_allclose(h.y, np.tanh(h.x), atol=1e-12)
     np.testing.assert_allclose(slope.y, 1 - np.tanh(slope.x) ** 2, atol=1e-12)
     assert h.x[0] == -3.0 and h.x[-1] == 3.0 and len(h.x) == 61
-    # shaded where the slope is below 1 - tanh(2)^2 (about 0.071): beyond |a| = 2
+    # shaded where |h| > SATURATED (0.95), so the slope 1 - h^2 is below 0.1: beyond |a| = 1.83
     shaded = sorted((s.x0, s.x1) for s in fig.layout.shapes)
-    assert shaded == [(-3.0, -SATURATED), (SATURATED, 3.0)]
-    assert np.all(slope.y[np.abs(slope.x) > SATURATED] < 0.071)
+    assert shaded == [(-3.0, -SATURATED_A), (SATURATED_A, 3.0)]
+    assert SATURATED_A == pytest.approx(1.8318, abs=1e-4)
+    outside = np.abs(slope.x) > SATURATED_A
+    assert np.all(slope.y[outside] < 1 - SATURATED**2) and np.all(slope.y[~outside] >= 0.0975)
 
 
 def test_home_page_shows_the_equations_the_tanh_figure_and_the_views():
-    at = AppTest.from_file(str(APP), default_timeout=30).run()
-    assert not at.exception
+    at = open_app()
     latex = [e.value.strip("$\n") for e in at.get("latex")]
     assert latex[:2] == [r"a_t = W_i\,x_t + W_h\,h_{t-1} + b_h", r"h_t = \tanh(a_t)"]
     charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}

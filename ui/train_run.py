@@ -18,9 +18,9 @@ from rnn import CORPORA, RNNError
 
 from . import training
 from .models import ModelEntry, add_model
-from .train_settings import SOURCES, Corpus, Settings, sync_widgets
+from .train_settings import SOURCES, CorpusChoice, Settings, sync_widgets
 
-_CORPUS_NOW = "train_corpus_now"  # session_state key: the usable Corpus on the left, if any
+_CORPUS_NOW = "train_corpus_now"  # session_state key: the usable CorpusChoice, if any
 _NEW_RUN = "train_new_run"  # session_state flag: start a new run with the settings on the left
 _MESSAGE = "train_message"  # session_state key: an error a callback left for the page
 _NOTICE = "train_notice"  # session_state key: what resuming a checkpoint did
@@ -36,7 +36,7 @@ def _short(x: float) -> str:
     return f"{x:.0f}"
 
 
-def current_run(corpus: Corpus | None, settings: Settings
+def current_run(corpus: CorpusChoice | None, settings: Settings
                 ) -> tuple[training.TrainRun | None, str | None]:
     """The session's run with the live settings applied, and an error to show (or None).
 
@@ -149,7 +149,7 @@ def _resume_upload() -> None:
 # -- widgets -----------------------------------------------------------------------------------
 
 
-def changed_settings_ui(run: training.TrainRun, corpus: Corpus | None,
+def changed_settings_ui(run: training.TrainRun, corpus: CorpusChoice | None,
                         settings: Settings) -> None:
     """If the network settings or the corpus differ from the run's: ask before a new run."""
     changed = training.changed_settings(run, settings.config, corpus.digest) if corpus else []
@@ -258,13 +258,15 @@ def checkpoint_ui(run: training.TrainRun) -> None:
 def metrics_ui(run: training.TrainRun) -> None:
     """Step, training and validation loss, speed and time; progress to the target, if any."""
     p = training.progress(run)
+    unit = run.trainer.vocab.unit_name
     m = st.container(key="train_metrics").columns(5)
     m[0].metric("Step", f"{p.steps:,}")
-    m[1].metric("Loss (nats)", _nats(p.loss), _bits(p.loss), delta_color="off",
+    m[1].metric("Loss (nats)", _nats(p.loss), _bits(p.loss, unit), delta_color="off",
                 delta_arrow="off",
-                help="Training loss, mean over the last 100 steps, in nats per character "
+                help=f"Training loss, mean over the last 100 steps, in nats per {unit} "
                      "(bits = nats / ln 2).")
-    m[2].metric("Val. loss (nats)", _nats(p.val_loss), _bits(p.val_loss), delta_color="off",
+    m[2].metric("Val. loss (nats)", _nats(p.val_loss), _bits(p.val_loss, unit),
+                delta_color="off",
                 delta_arrow="off",
                 help="Loss on the held-out tail of the corpus, which is never trained on.")
     m[3].metric("Chars/s", _short(p.chars_per_s), help="Training speed over the last 100 steps.")
@@ -278,8 +280,8 @@ def _nats(loss: float) -> str:
     return "–" if loss != loss else f"{loss:.3f}"  # nan: no loss yet
 
 
-def _bits(loss: float) -> str | None:
-    return None if loss != loss else f"{loss / LN2:.3f} bits/char"
+def _bits(loss: float, unit: str) -> str | None:
+    return None if loss != loss else f"{loss / LN2:.3f} bits per {unit}"
 
 
 def samples_ui(samples: list[tuple[int, str]]) -> None:

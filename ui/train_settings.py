@@ -2,7 +2,7 @@
 returns; ``settings_from`` is the one mapping from widget values to a ``TrainConfig``.
 
     init_state()                       # widget defaults, once per session
-    corpus = corpus_ui()               # a Corpus, or None after showing why the text is unusable
+    corpus = corpus_ui()               # a CorpusChoice, or None after showing why it is unusable
     settings = settings_ui()           # the TrainConfig and the settings that apply live
 
 Widget values live in ``st.session_state`` under the keys of ``DEFAULTS``.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from rnn import CORPORA, RNNError, TrainConfig, load_corpus
+from rnn import CORPORA, OPTIMIZERS, RNNError, TrainConfig, load_corpus
 from rnn.train import text_digest
 
 from . import training
@@ -39,8 +39,8 @@ CONFIG_KEYS = {"hidden_size": "train_hidden", "seq_len": "train_seq_len",
 
 
 @dataclass
-class Corpus:
-    """A text that can be trained on, and what the page calls it."""
+class CorpusChoice:
+    """The text chosen to train on, and what the page calls it."""
 
     name: str  # "english", "pasted text", "file notes.txt"
     text: str
@@ -92,7 +92,7 @@ def _with(options, value):
     return tuple(sorted(set(options) | {value}, key=lambda v: (isinstance(v, str), v)))
 
 
-def corpus_ui() -> Corpus | None:
+def corpus_ui() -> CorpusChoice | None:
     """Corpus picker; returns the corpus, or None after showing why the text cannot be used."""
     source = st.radio("Source", SOURCES, key="train_source", horizontal=True)
     try:
@@ -118,7 +118,7 @@ def corpus_ui() -> Corpus | None:
     except RNNError as e:
         st.error(str(e))
         return None
-    return Corpus(name, text, text_digest(text))
+    return CorpusChoice(name, text, text_digest(text))
 
 
 def corpus_info_ui(text: str, val_fraction: float) -> None:
@@ -137,13 +137,13 @@ def settings_ui() -> Settings:
     st.markdown("**Network** · changing these starts a new run")
     c1, c2 = st.columns(2)
     c1.number_input("Hidden size H", 1, training.MAX_HIDDEN, step=4, key="train_hidden",
-                    help="Number of hidden units: W_h is H x H.")
+                    help="Number of hidden neurons: W_h is H x H.")
     c2.number_input("Sequence length T", 1, training.MAX_SEQ_LEN, step=5, key="train_seq_len",
                     help="Tokens per window: how far back gradients flow (truncated "
                          "backprop through time).")
     c1.number_input("Batch size B", 1, training.MAX_BATCH, key="train_batch",
                     help="Parallel streams of the corpus trained at once.")
-    c2.selectbox("Optimizer", ("adagrad", "adam", "sgd"), key="train_optimizer",
+    c2.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer",
                  on_change=_optimizer_changed, help="Picking one sets its usual learning rate.")
     c1.select_slider("Initial weight scale", _with(INIT_OPTIONS, ss.train_init_std),
                      key="train_init_std", help="Weights start as N(0, scale²).")

@@ -405,7 +405,7 @@ def resume_run(data: bytes, text: str, corpus_name: str, *, temperature: float =
     check_corpus(text)
     model, _, meta = load_checkpoint(data)
     if model.hidden_size > MAX_HIDDEN:
-        raise CheckpointError(f"This model has {model.hidden_size} hidden units; this server "
+        raise CheckpointError(f"This model has {model.hidden_size} hidden neurons; this server "
                               f"trains at most {MAX_HIDDEN}.")
     doc = meta.get("config")
     try:

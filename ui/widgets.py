@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from rnn import RNNError
+from rnn import Encoded, RNNError, display_token
 
 from .models import ModelEntry, add_model, current_key, entry_from_upload, models, set_current
 
@@ -32,9 +32,15 @@ def escape_markdown(text: str) -> str:
 
 
 def quote_token(tok: str) -> str:
-    """A token for a notice in ``st.markdown``: spaces and newlines made visible, escaped."""
-    shown = {" ": "␣", "\n": "⏎", "\t": "⇥"}.get(tok, tok)
-    return f"“{escape_markdown(shown)}”"
+    """A token for a notice in ``st.markdown``: shown as ``display_token`` does, escaped."""
+    return f"“{escape_markdown(display_token(tok))}”"
+
+
+def unknown_tokens_ui(encoded: Encoded, limit: int = 20) -> None:
+    """The caption under a text with tokens the model never saw (nothing if there are none)."""
+    if encoded.unknown:
+        shown = ", ".join(quote_token(t) for t in encoded.unknown_tokens[:limit])
+        st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
 
 
 def validation_loss(meta: dict) -> float | None:
@@ -53,11 +59,11 @@ def validation_loss(meta: dict) -> float | None:
 def model_summary(entry: ModelEntry) -> str:
     """One markdown line about a model: title, size, vocabulary and validation loss."""
     m, v = entry.model, entry.vocab
-    parts = [f"**{escape_markdown(entry.label)}**", f"H = {m.hidden_size} hidden units",
-             f"V = {v.size} {'characters' if v.level == 'char' else 'tokens'}"]
+    parts = [f"**{escape_markdown(entry.label)}**", f"H = {m.hidden_size} hidden neurons",
+             f"V = {v.size} {v.unit_name}s"]
     val = validation_loss(entry.meta)
     if val is not None:
-        parts.append(f"validation loss {val:.3f} nats/{'char' if v.level == 'char' else 'token'}")
+        parts.append(f"validation loss {val:.3f} nats per {v.unit_name}")
     return " · ".join(parts)
 
 

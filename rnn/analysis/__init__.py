@@ -1,10 +1,10 @@
-"""Looking inside a trained RNN: per-step gradients, Jacobian chains, PCA of h_t, unit features.
+"""Looking inside a trained RNN: per-step gradients, Jacobian chains, PCA of h_t, neuron features.
 
 - ``text``: the text a view looks at (encoded, cut to a limit) and a model's reference text;
 - ``bptt``: ``dL_t/dh_k`` for one loss at a time, the (T, T) sensitivity matrix and the
   Jacobian chain ``prod_k diag(1 - h_k^2) W_h`` that decides whether gradients vanish or explode;
 - ``pca``: principal components of the hidden states;
-- ``atlas``: text features per position and what each hidden unit correlates with.
+- ``atlas``: text features per position and what each hidden neuron correlates with.
 
 Arrays of one sequence are shaped ``(T, .)``; nothing here imports streamlit or plotly.
 """
@@ -12,12 +12,12 @@ Arrays of one sequence are shaped ``(T, .)``; nothing here imports streamlit or 
 from .atlas import (
     FEATURES,
     Context,
+    NeuronReport,
     TextFeatures,
-    UnitReport,
     correlations,
+    neuron_report,
     text_features,
     top_contexts,
-    unit_report,
 )
 from .bptt import (
     SATURATED,
@@ -35,7 +35,7 @@ from .text import PreparedText, prepare_text, reference_text
 
 __all__ = [
     "FEATURES", "PCA", "SATURATED", "Context", "JacobianChain", "PreparedText", "Sensitivity",
-    "StepGradients", "TextFeatures", "UnitReport", "correlations", "fit_pca", "jacobian_chain",
+    "StepGradients", "TextFeatures", "NeuronReport", "correlations", "fit_pca", "jacobian_chain",
     "prepare_text", "reference_text", "scaled_model", "sensitivity_matrix", "step_gradients",
-    "text_features", "top_contexts", "unit_report", "untrained_model",
+    "text_features", "top_contexts", "neuron_report", "untrained_model",
 ]

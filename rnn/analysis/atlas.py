@@ -1,4 +1,4 @@
-"""What single hidden units respond to: text features, correlations, top contexts."""
+"""What single hidden neurons respond to: text features, correlations, top contexts."""
 
 from __future__ import annotations
 
@@ -94,49 +94,49 @@ def correlations(x: np.ndarray, f: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class UnitReport:
-    """What each hidden unit correlates with over a text, and how selective it is."""
+class NeuronReport:
+    """What each hidden neuron correlates with over a text, and how selective it is."""
 
-    r: np.ndarray  # (H, F) Pearson r of each unit's h with each feature
+    r: np.ndarray  # (H, F) Pearson r of each neuron's h with each feature
     best_feature: np.ndarray  # (H,) index of the feature with the largest |r|
     best_r: np.ndarray  # (H,) that r, signed
-    variance: np.ndarray  # (H,) variance of each unit's activation over the text
-    order: np.ndarray  # (H,) units by decreasing selectivity |best_r|
+    variance: np.ndarray  # (H,) variance of each neuron's activation over the text
+    order: np.ndarray  # (H,) neurons by decreasing selectivity |best_r|
     feature_names: tuple[str, ...]  # (F,)
 
     @property
     def selectivity(self) -> np.ndarray:
-        """|r| of each unit's best feature, shaped (H,): how well one feature explains it."""
+        """|r| of each neuron's best feature, shaped (H,): how well one feature explains it."""
         return np.abs(self.best_r)
 
-    def describe(self, unit: int) -> str:
-        """A one-line reading of a unit, e.g. 'high inside brackets (r = +0.82)'."""
-        name = self.feature_names[self.best_feature[unit]]
-        r = float(self.best_r[unit])
+    def describe(self, neuron: int) -> str:
+        """A one-line reading of a neuron, e.g. 'high inside brackets (r = +0.82)'."""
+        name = self.feature_names[self.best_feature[neuron]]
+        r = float(self.best_r[neuron])
         if abs(r) < 0.1:
             return f"no clear pattern among the features (best: {name}, r = {r:+.2f})"
         weak = ", weak" if abs(r) < 0.3 else ""
         return f"{'high' if r > 0 else 'low'} {FEATURES[name]} (r = {r:+.2f}{weak})"
 
 
-def unit_report(h: np.ndarray, features: TextFeatures) -> UnitReport:
-    """Correlate every unit's activation h (T, H) with every text feature (T, F)."""
+def neuron_report(h: np.ndarray, features: TextFeatures) -> NeuronReport:
+    """Correlate every neuron's activation h (T, H) with every text feature (T, F)."""
     h = np.asarray(h)
     if h.ndim != 2 or h.shape[0] != features.values.shape[0]:
         raise RNNError("The activations (T, H) and the text features (T, F) must cover one text.")
     r = correlations(h, features.values)  # (H, F)
     best = np.argmax(np.abs(r), axis=1)  # (H,)
     best_r = r[np.arange(r.shape[0]), best]
-    order = np.lexsort((np.arange(len(best_r)), -np.abs(best_r)))  # stable: ties by unit id
-    return UnitReport(r, best, best_r, h.var(axis=0), order, features.names)
+    order = np.lexsort((np.arange(len(best_r)), -np.abs(best_r)))  # stable: ties by neuron id
+    return NeuronReport(r, best, best_r, h.var(axis=0), order, features.names)
 
 
 @dataclass
 class Context:
-    """A window of text around one position, for 'where does this unit fire'."""
+    """A window of text around one position, for 'where does this neuron fire'."""
 
     position: int  # index of the token
-    activation: float  # h_t of the unit at that token
+    activation: float  # h_t of the neuron at that token
     before: str  # text just before the token
     token: str
     after: str  # text just after
@@ -149,7 +149,7 @@ def top_contexts(values: np.ndarray, tokens: list[str], k: int = 5, largest: boo
     Parameters
     ----------
     values : array, shape (T,)
-        One unit's activation over the text.
+        One neuron's activation over the text.
     tokens : list of str, length T
     """
     values = np.asarray(values, dtype=np.float64)

@@ -27,7 +27,7 @@ def fit_pca(states: np.ndarray, n_components: int = 3) -> PCA:
 
     With the centred data ``X = U S V^T``, the scatter matrix is ``X^T X = V S^2 V^T``: its SVD
     gives the same axes ``V`` and variances ``S^2`` as the SVD of X, from an (H, H) matrix
-    instead of an (N, H) one (about 5 ms instead of 200 ms for 5000 states of 128 units).
+    instead of an (N, H) one (about 5 ms instead of 200 ms for 5000 states of 128 neurons).
 
     Returns
     -------

@@ -33,8 +33,8 @@ def prepare_text(vocab: Vocab, text: str, max_tokens: int, min_tokens: int = 1) 
     full = vocab.encode_report(text)
     n = len(full.tokens)
     if n < min_tokens:
-        unit = "characters" if vocab.level == "char" else "tokens"
-        raise RNNError(f"This view needs at least {min_tokens} {unit} of text; got {n}.")
+        raise RNNError(f"This view needs at least {min_tokens} {vocab.unit_name}s of text; "
+                       f"got {n}.")
     if n <= max_tokens:
         return PreparedText(full, n)
     kept = Encoded(full.ids[:max_tokens], full.tokens[:max_tokens],

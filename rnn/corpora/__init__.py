@@ -18,7 +18,7 @@ HERE = Path(__file__).parent
 
 
 @dataclass(frozen=True)
-class Corpus:
+class BuiltinCorpus:
     """A named built-in text and what it teaches."""
 
     name: str
@@ -70,22 +70,22 @@ def _hello(repeats: int = 400) -> str:
 
 
 _LOADERS = {
-    "english": (_english, Corpus(
+    "english": (_english, BuiltinCorpus(
         "english", "English prose and verse",
         "Original short stories, letters and poems (~45 KB). Spelling, words and punctuation.")),
-    "brackets": (_brackets, Corpus(
+    "brackets": (_brackets, BuiltinCorpus(
         "brackets", "Matched brackets",
         "Nested ( [ { } ] ) with letters. Closing the right bracket needs memory of what is "
         "open.")),
-    "counting": (_counting, Corpus(
+    "counting": (_counting, BuiltinCorpus(
         "counting", "Counting", "0 1 2 3 ... 2999. The next number depends on the one before.")),
-    "period": (_period, Corpus(
+    "period": (_period, BuiltinCorpus(
         "period", "Long period",
         "A random 37-letter string repeated. Predicting it means tracking the position.")),
-    "hello": (_hello, Corpus(
+    "hello": (_hello, BuiltinCorpus(
         "hello", "hello world", "'hello world. ' repeated: learnt to near-zero loss in seconds.")),
 }
-CORPORA: dict[str, Corpus] = {k: c for k, (_, c) in _LOADERS.items()}
+CORPORA: dict[str, BuiltinCorpus] = {k: c for k, (_, c) in _LOADERS.items()}
 
 
 @cache

@@ -75,15 +75,15 @@ def test_space_page(app_server, page, wait_for_app, screenshot):
 def test_atlas_page(app_server, page, wait_for_app, screenshot):
     _open(page, app_server + "/atlas", wait_for_app)
     _shoot(page, screenshot, "analysis-atlas")
-    heading = page.locator('[data-testid="stMain"] h3', has_text="Unit ").first
+    heading = page.locator('[data-testid="stMain"] h3', has_text="Neuron ").first
     before = heading.inner_text()
-    # Click the square in the second row, first column of the unit grid.
+    # Click the square in the second row, first column of the neuron grid.
     grid = page.locator(".js-plotly-plot").first
     points = grid.locator(".scatterlayer .trace .points path")
     target = points.nth(16)
     label = grid.locator(".scatterlayer .trace .textpoint text").nth(16).text_content().strip()
     target.click(force=True)
     wait_for_app(page)
-    after = page.locator('[data-testid="stMain"] h3', has_text="Unit ").first.inner_text()
-    assert after == f"Unit {label}" and after != before
+    after = page.locator('[data-testid="stMain"] h3', has_text="Neuron ").first.inner_text()
+    assert after == f"Neuron {label}" and after != before
     _shoot(page, screenshot, "analysis-atlas-clicked")

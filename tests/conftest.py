@@ -1,0 +1,53 @@
+"""Helpers shared by the tests: plotly's arrays as NumPy, and the app started under AppTest.
+
+Tests import them (``from tests.conftest import open_app, plotly_array``), as they import
+``tests.reference``.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "app.py")  # absolute: AppTest resolves relative paths against the test file
+TIMEOUT_S = 60  # a busy shared machine can take long for a first script run
+
+
+def plotly_array(v) -> np.ndarray:
+    """A plotly JSON array as NumPy: a list (None read as NaN), or a typed array
+    ``{"dtype", "bdata", "shape"}``, the base64 form plotly writes for NumPy arrays."""
+    if isinstance(v, dict) and "bdata" in v:
+        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        shape = v.get("shape")
+        return arr.reshape([int(n) for n in str(shape).split(",")]) if shape else arr
+    return np.array(_nan_for_none(v))
+
+
+def _nan_for_none(v):
+    if isinstance(v, (list, tuple)):
+        return [_nan_for_none(x) for x in v]
+    return np.nan if v is None else v
+
+
+def errors(at: AppTest) -> str:
+    """The exceptions an AppTest run showed, with their stack traces, for an assert message."""
+    return "\n\n".join(f"{e.message}\n{''.join(e.stack_trace)}" for e in at.exception)
+
+
+def open_app(page: str | None = None, query: dict | None = None,
+             timeout: float = TIMEOUT_S) -> AppTest:
+    """The app after its first script run (with ``query`` as the URL's parameters), switched
+    to ``page`` (e.g. ``"pages/train.py"``) if given; fails on any exception shown."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, errors(at)
+    if page is not None:
+        at.switch_page(page).run()
+        assert not at.exception, errors(at)
+    return at
