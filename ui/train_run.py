@@ -288,7 +288,8 @@ def samples_ui(samples: list[tuple[int, str]]) -> None:
     """Samples, newest first, each under its step."""
     for step, text in reversed(samples):
         st.caption(f"step {step:,}")
-        st.code(text, language=None, wrap_lines=True)
+        # st.code drops one newline at each end; the padding keeps the sample's own
+        st.code(f"\n{text}\n", language=None, wrap_lines=True)
 
 
 def W_h_caption(c: training.ChartData) -> str:
