@@ -65,7 +65,9 @@ def server_clicks(clicks: int) -> dict[str, list[float]]:
     at.text_input(key="text").input(SENTENCE).run()
     if at.exception or len(SENTENCE) != 100:
         raise SystemExit(f"the explorer did not run: {[e.message for e in at.exception]}")
-    H = at.session_state["explorer.run"].model.hidden_size
+    from ui import state
+
+    H = state.shelf(at.session_state).current.model.hidden_size
     print(f"server: model H = {H}, sentence of {len(SENTENCE)} characters")
     for _ in range(3):  # warm up imports and caches
         at.button(key="next").click().run()

@@ -6,10 +6,10 @@ For each setting, repeated with fresh runs, the three loops below take turns in 
 0.75 s until each has trained for ``--seconds`` (so load from elsewhere hits all alike):
 
 * cli:   the loop of ``python -m rnn train`` (``trainer.run`` in chunks of 100 steps),
-* chunk: the page's own training function ``ui.training.run_chunk`` in 0.25 s chunks,
+* chunk: the page's own training function ``session.training.run_chunk`` in 0.25 s chunks,
          with its samples, snapshots and validation losses,
 * page:  what the page does while playing: the same chunks with the numbers after each,
-         and every ``ui.training.chart_every`` seconds (1 s, more when drawing is slow) the
+         and every ``session.train_view.chart_every`` seconds (1 s, more when drawing is slow) the
          three figures (loss, gradient norm, W_h with its spectral radius) built and
          serialised as st.plotly_chart does. This is the page's wall-clock speed, short of
          Streamlit's messaging (which runs on the server's event loop, not in the script).
@@ -40,7 +40,7 @@ import plotly.tools  # noqa: E402
 from figures.train import grad_norm_figure, loss_figure  # noqa: E402
 from figures.weights import weight_figure  # noqa: E402
 from rnn import TrainConfig, Trainer, load_corpus  # noqa: E402
-from ui import training  # noqa: E402
+from session import train_view, training  # noqa: E402
 
 SETTINGS = {  # name -> (corpus, config)
     "page defaults (H=100, T=25, B=16, adagrad)": ("english", TrainConfig(batch_size=16)),
@@ -82,9 +82,9 @@ class PageLoop:
             training.run_chunk(run, training.CHUNK_SECONDS)
             if not self.draw:
                 continue
-            training.progress(run)
+            train_view.progress(run)
             now = time.perf_counter()
-            if self.own + (now - t0) - self.last_draw < training.chart_every(run):
+            if self.own + (now - t0) - self.last_draw < train_view.chart_every(run):
                 continue
             self.last_draw = self.own + (now - t0)
             h = tr.history
@@ -92,7 +92,7 @@ class PageLoop:
                         grad_norm_figure(h.step, h.grad_norm),
                         weight_figure("W_h", tr.model.W_h.astype("float32"), [], height=420,
                                       title=f"W_h at step {tr.steps}: spectral radius ρ = "
-                                            f"{training.spectral_radius(run)[0]:.3f}")):
+                                            f"{train_view.spectral_radius(run)[0]:.3f}")):
                 st_spec(fig)
             run.draw_seconds = time.perf_counter() - now
             self.draws.append(run.draw_seconds)

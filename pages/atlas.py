@@ -1,11 +1,11 @@
 """Neuron atlas: what each hidden neuron responds to, over a longer text."""
 
-import numpy as np
 import streamlit as st
 
 from figures.atlas import feature_bars, selectivity_grid, text_heatmap
 from rnn import RNNError, display_token
 from rnn.analysis import neuron_report, prepare_text, reference_text, text_features, top_contexts
+from ui import state
 from ui.nav import require_app
 from ui.widgets import model_picker_ui, unknown_tokens_ui
 
@@ -28,7 +28,7 @@ st.markdown(
 entry = model_picker_ui()
 top = st.columns([2, 3])
 with top[0]:
-    corpus_text, corpus_title = reference_text(entry.meta, CORPUS_CHARS)
+    corpus_text, corpus_title = reference_text(entry.meta.corpus, CORPUS_CHARS)
     sources = (["corpus"] if corpus_text else []) + ["own"]
     source = st.radio(
         "Text to read", sources, key="atlas_source", horizontal=True, persist_state="session",
@@ -55,27 +55,25 @@ if prepared.cut:
     st.warning(f"The text is cut to its first {MAX_TOKENS} tokens ({prepared.cut} dropped).")
 unknown_tokens_ui(enc)
 
-cache = st.session_state.setdefault("_atlas_cache", {})
-if cache.get("model") is not entry.model or not np.array_equal(cache.get("ids"), enc.ids):
+
+def _atlas():
+    """h (T, H), the report and a description of every neuron: once per (model, text)."""
     h = entry.model.forward(enc.ids).h  # (T, H)
-    features = text_features(enc.tokens)
-    report = neuron_report(h, features)
-    cache.clear()
-    cache.update(model=entry.model, ids=enc.ids, h=h, report=report,
-                 descriptions=[report.describe(j) for j in range(h.shape[1])])
-h, report, descriptions = cache["h"], cache["report"], cache["descriptions"]
+    report = neuron_report(h, text_features(enc.tokens))
+    return h, report, [report.describe(j) for j in range(h.shape[1])]
+
+
+h, report, descriptions = state.cached("atlas", (entry.model, enc.ids), _atlas)
 H = h.shape[1]
 
 # A click on the grid picks the neuron; it is applied once, so the list below can change it again.
-grid_event = st.session_state.get("atlas_grid")
-points = (grid_event or {}).get("selection", {}).get("points", [])
+points = (state.widget("atlas_grid") or {}).get("selection", {}).get("points", [])
 if points:
     clicked = int(points[0].get("customdata", -1))
-    if st.session_state.get("_atlas_clicked") != clicked and 0 <= clicked < H:
-        st.session_state["atlas_unit"] = clicked
-    st.session_state["_atlas_clicked"] = clicked
-if st.session_state.get("atlas_unit") not in range(H):
-    st.session_state["atlas_unit"] = int(report.order[0])
+    if state.is_new(state.ATLAS_CLICKED, clicked) and 0 <= clicked < H:
+        state.preset("atlas_unit", clicked)
+if state.widget("atlas_unit") not in range(H):
+    state.preset("atlas_unit", int(report.order[0]))
 
 neuron = st.selectbox(
     "Neuron (most selective first)", report.order.tolist(), key="atlas_unit",

@@ -5,15 +5,8 @@ import streamlit as st
 
 from figures.bptt import gradient_decay, gradient_text, mark_loss_step, sensitivity_heatmap
 from rnn import SATURATED, RNNError
-from rnn.analysis import (
-    jacobian_chain,
-    prepare_text,
-    scaled_model,
-    sensitivity_matrix,
-    step_gradients,
-    untrained_model,
-)
-from ui.models import ModelEntry, add_model, current_key, models, set_current
+from rnn.analysis import jacobian_chain, prepare_text, sensitivity_matrix, step_gradients
+from ui import state
 from ui.nav import require_app
 from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui, unknown_tokens_ui
 
@@ -34,55 +27,23 @@ st.latex(r"L_t = -\ln p_t[\mathrm{target}_t], \qquad "
          r"\frac{\partial L_t}{\partial h_t}, \qquad J_j = \mathrm{diag}(1 - h_j^2)\, W_h")
 
 
-def _base_of(entry: ModelEntry) -> ModelEntry:
-    """The model a scaled copy was made from (itself if it is not a scaled copy)."""
-    base = models().get(entry.meta.get("base_key", "")) if entry.source == "scaled" else None
-    return base or entry
-
-
 def _add_untrained() -> None:
-    """Register an untrained model shaped like the current one, and make it current."""
-    like = _base_of(models()[current_key()])
-    H, V = like.model.hidden_size, like.model.vocab_size
-    meta = {"corpus": like.meta.get("corpus"),
-            "description": f"Untrained: weights drawn from N(0, 1/{H}), spectral radius near 1."}
-    add_model(ModelEntry(f"untrained-{like.key}", f"Untrained, shaped like {like.label}",
-                         untrained_model(V, H, seed=0), like.vocab, meta, "untrained"))
-
-
-def _use_scale(base: ModelEntry, scale: float) -> ModelEntry:
-    """The base model, or a copy with W_h scaled, registered and made current for every page."""
-    if scale == 1.0:
-        set_current(base.key)
-        return base
-    key = f"{base.key}-x{scale:g}"
-    if key not in models():
-        stale = [k for k, e in models().items()
-                 if e.source == "scaled" and e.meta.get("base_key") == base.key]
-        for k in stale:  # keep one scaled copy per model, so the model lists stay short
-            del models()[k]
-        meta = {**base.meta, "base_key": base.key, "scale": scale,
-                "description": f"{base.label} with W_h multiplied by {scale:g}."}
-        add_model(ModelEntry(key, f"{base.label} × {scale:g} W_h", scaled_model(base.model, scale),
-                             base.vocab, meta, "scaled"))
-    set_current(key)
-    return models()[key]
-
-
-def _scale_of(entry: ModelEntry) -> float:
-    return float(entry.meta.get("scale", 1.0)) if entry.source == "scaled" else 1.0
+    """An untrained model shaped like the current one becomes the current model."""
+    shelf = state.shelf()
+    shelf.add_untrained(shelf.current)
 
 
 def _on_scale() -> None:
     """The slider moved: make the scaled copy (or the original at 1.0) the current model."""
-    _use_scale(_base_of(models()[current_key()]), float(st.session_state["bptt_scale"]))
+    shelf = state.shelf()
+    shelf.use_scale(shelf.base_of(shelf.current), float(state.widget("bptt_scale")))
 
 
 # The current model decides the slider (so it survives visits to other pages): a scaled copy
 # shows its scale, any other model 1.0; moving the slider changes the current model.
 entry = model_picker_ui()
-if st.session_state.get("bptt_scale") != _scale_of(entry):  # only then: never fight a drag
-    st.session_state["bptt_scale"] = _scale_of(entry)
+if state.widget("bptt_scale") != entry.scale:  # only then: never fight a drag
+    state.preset("bptt_scale", entry.scale)
 
 top = st.columns([3, 2])
 with top[0]:
@@ -92,7 +53,7 @@ with top[1]:
         "What if: multiply W_h by", SCALES, key="bptt_scale", on_change=_on_scale,
         help="Works on a copy of the model with its recurrent weights scaled; the original is "
              "kept. The copy becomes the current model, so the Explorer shows it too.")
-    if _base_of(entry).source != "untrained":
+    if state.shelf().base_of(entry).source != "untrained":
         st.button("Try an untrained model", key="bptt_untrained", on_click=_add_untrained,
                   icon=":material/casino:",
                   help="Random weights with W_h's spectral radius near 1 and no saturation yet: "
@@ -113,25 +74,18 @@ ids, targets = enc.ids[:-1], enc.ids[1:]  # step t reads token t and predicts to
 tokens = enc.tokens[:-1]
 T = len(ids)
 
-# Results per (model, text) in this session: a slider move recomputes only the chosen step.
-cache = st.session_state.setdefault("_bptt_cache", {})
-if cache.get("model") is not entry.model:
-    cache.clear()
-    cache.update(model=entry.model, rho=entry.model.spectral_radius())
-if not np.array_equal(cache.get("ids"), enc.ids):
-    cache.update(ids=enc.ids, trace=entry.model.forward(ids), sens_fig=None, steps={})
-
+# Results per (model, text) in this session: a slider move computes only the chosen step.
+model = entry.model
+rho = state.cached("bptt_rho", model, model.spectral_radius)
+trace = state.cached("bptt_trace", (model, enc.ids), lambda: model.forward(ids))
+t = state.clamp_step("bptt_t", T, last_first=True)  # the last step first; never past the end
 if T > 1:
-    if st.session_state.get("bptt_t") is None or st.session_state["bptt_t"] > T - 1:
-        st.session_state["bptt_t"] = T - 1  # the last step first; never past the text's end
     t = st.slider("Loss at step t", 0, T - 1, key="bptt_t", persist_state="session",
                   help="Step t reads token t and is scored on predicting token t+1.")
-else:
-    t = 0
-if t not in cache["steps"]:
-    cache["steps"][t] = (step_gradients(entry.model, cache["trace"], targets, t),
-                         jacobian_chain(entry.model, cache["trace"], t, cache["rho"]))
-grads, chain = cache["steps"][t]
+steps = state.cached("bptt_steps", (model, enc.ids), dict)  # t -> (gradients, chain)
+if t not in steps:
+    steps[t] = (step_gradients(model, trace, targets, t), jacobian_chain(model, trace, t, rho))
+grads, chain = steps[t]
 norms = grads.norms()
 
 vocab = entry.vocab
@@ -169,9 +123,9 @@ if T > MATRIX_MAX:
                f"{MATRIX_MAX} steps (its cost grows as T²); this one has {T}.")
 elif st.toggle("Show the (T, T) matrix of ‖dL_t/dh_k‖", True, key="bptt_matrix",
                persist_state="session"):
-    if cache["sens_fig"] is None:  # built once per (model, text); a step only moves the outline
-        sens = sensitivity_matrix(entry.model, cache["trace"], targets)
-        cache["sens_fig"] = sensitivity_heatmap(sens.dh_norm, tokens)
-    st.plotly_chart(mark_loss_step(cache["sens_fig"], t), key="bptt_matrix_fig")
+    sens_fig = state.cached(  # built once per (model, text); a step only moves the outline
+        "bptt_matrix", (model, enc.ids),
+        lambda: sensitivity_heatmap(sensitivity_matrix(model, trace, targets).dh_norm, tokens))
+    st.plotly_chart(mark_loss_step(sens_fig, t), key="bptt_matrix_fig")
     st.caption("Row t is the curve above for the loss at step t. Reading down a column: how "
                "much state h_k matters to every later loss.")

@@ -1,6 +1,6 @@
 """Explorer: watch the network read a text one token at a time, every number on screen.
 
-The forward pass runs once per (model, text) (``ui.explorer.explorer_run``); stepping, playing
+The forward pass runs once per (model, text) (``ui.explorer.forward_pass``); stepping, playing
 and choosing a neuron only read that Trace and redraw. The view lives in the URL
 (?text=&step=&model=&neuron=) so a copied address shows the same thing.
 """
@@ -14,9 +14,10 @@ from figures.explorer import (
     text_strip_figure,
 )
 from figures.weights import weight_figure
+from ui import state
 from ui.explorer import (
     SPEEDS,
-    explorer_run,
+    forward_pass,
     move_step,
     neuron_equation,
     play_interval,
@@ -50,11 +51,11 @@ if choice.empty:
     write_url(model=entry.key, text="")
     st.stop()
 
-run = explorer_run(entry, choice.text)
-T, H = run.T, entry.model.hidden_size
-if run.encoded.unknown:
-    where = len(run.encoded.unknown)
-    shown = ", ".join(quote_token(tok) for tok in run.encoded.unknown_tokens[:12])
+fwd = forward_pass(entry, choice.text)
+T, H = fwd.T, entry.model.hidden_size
+if fwd.encoded.unknown:
+    where = len(fwd.encoded.unknown)
+    shown = ", ".join(quote_token(tok) for tok in fwd.encoded.unknown_tokens[:12])
     hint = ""
     if where > T / 2:  # e.g. English text for the brackets model
         known = " ".join(quote_token(tok) for tok in entry.vocab.tokens[1:41])
@@ -66,38 +67,37 @@ if run.encoded.unknown:
 
 # A new text (or model) starts at step 0; values from the URL or another page are clamped.
 view = (entry.key, choice.text)
-if st.session_state.get("explorer.last_view") != view:
-    if st.session_state.get("explorer.last_view", (None, None))[1] != choice.text:
-        st.session_state[STEP] = 0
-        st.session_state["explorer.playing"] = False
-    st.session_state["explorer.last_view"] = view
-st.session_state[STEP] = min(max(int(st.session_state.get(STEP, 0)), 0), T - 1)
-st.session_state[NEURON] = min(max(int(st.session_state.get(NEURON, 0)), 0), H - 1)
-if "explorer_speed" not in st.session_state:
-    st.session_state["explorer_speed"] = "medium"
+last_view = state.value(state.EXPLORER_LAST_VIEW)
+if last_view != view:
+    if (last_view or (None, None))[1] != choice.text:
+        state.preset(STEP, 0)
+        state.set_value(state.EXPLORER_PLAYING, False)
+    state.set_value(state.EXPLORER_LAST_VIEW, view)
+state.clamp_step(STEP, T)
+state.clamp_step(NEURON, H)
+if state.widget("explorer_speed") is None:
+    state.preset("explorer_speed", "medium")
 
 tick(STEP, T)  # while playing, a full rerun moves on too
 interval = play_interval()
-st.session_state["explorer.registered"] = interval
+state.set_value(state.EXPLORER_REGISTERED, interval)
 
 
 def _take_click(chart_key: str, seen_key: str, widget_key: str, value) -> None:
     """A new click in a chart sets a widget (step or neuron); an old selection is ignored."""
-    state = st.session_state.get(chart_key)
-    points = state.selection.points if state else []
+    chart = state.widget(chart_key)
+    points = chart.selection.points if chart else []
     sig = tuple(sorted(value(p) for p in points)) or None
-    if sig != st.session_state.get(seen_key):
-        st.session_state[seen_key] = sig
-        if sig:
-            st.session_state[widget_key] = int(sig[0])
+    if state.is_new(seen_key, sig) and sig:
+        state.preset(widget_key, int(sig[0]))
 
 
 def step_view() -> None:
     """Everything that changes with the step; reruns alone (and on a timer while playing)."""
-    if not tick(STEP, T) or play_interval() != st.session_state.get("explorer.registered"):
+    if not tick(STEP, T) or play_interval() != state.value(state.EXPLORER_REGISTERED):
         st.rerun()  # play/pause/speed changed or the end was reached: re-arm the timer
-    _take_click("explorer_strip", "explorer.strip_seen", STEP, lambda p: p["point_index"])
-    _take_click("explorer_grid", "explorer.grid_seen", NEURON, lambda p: p["customdata"])
+    _take_click("explorer_strip", "explorer_strip_seen", STEP, lambda p: p["point_index"])
+    _take_click("explorer_grid", "explorer_grid_seen", NEURON, lambda p: p["customdata"])
 
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left, st.container(horizontal=True, vertical_alignment="bottom"):
@@ -105,7 +105,7 @@ def step_view() -> None:
                   on_click=move_step, args=(STEP, T, "first"))
         st.button("", icon=":material/chevron_left:", key="prev", help="Previous step",
                   on_click=move_step, args=(STEP, T, "prev"), shortcut="Left")
-        if st.session_state.get("explorer.playing"):
+        if state.value(state.EXPLORER_PLAYING):
             st.button("Pause", key="pause", type="primary", icon=":material/pause:",
                       on_click=set_playing, args=(False, STEP, T), help="Stop here")
         else:
@@ -124,22 +124,22 @@ def step_view() -> None:
                              "plays slower.")
     if T > 1:
         right.slider("Step t", 0, T - 1, key=STEP, persist_state="session")
-    t = int(st.session_state[STEP])
-    j = int(st.session_state[NEURON])
+    t = int(state.widget(STEP))
+    j = int(state.widget(NEURON))
     write_url(text=choice.text, step=t, model=entry.key, neuron=j)
 
     st.plotly_chart(
-        text_strip_figure(run.tokens, t, unknown=[i for i, _ in run.encoded.unknown]),
+        text_strip_figure(fwd.tokens, t, unknown=[i for i, _ in fwd.encoded.unknown]),
         key="explorer_strip", on_select="rerun", selection_mode="points", width="content",
         config=NO_BAR)
-    tok = run.tokens[t]
+    tok = fwd.tokens[t]
     st.markdown(f"**Step t = {t}** of {T - 1}: the network reads {quote_token(tok)} "
-                f"(token id {int(run.encoded.ids[t])}) and updates its hidden state h_t. "
+                f"(token id {int(fwd.encoded.ids[t])}) and updates its hidden state h_t. "
                 "Click a token to jump to it.")
 
     st.subheader("Inside the step", divider="gray")
     st.plotly_chart(
-        step_figure(run.step_arrays(t), tok, t, neuron=j, zmax=run.zmax),
+        step_figure(fwd.step_arrays(t), tok, t, neuron=j, zmax=fwd.zmax),
         key="explorer_grid", on_select="rerun", selection_mode="points", config=NO_BAR)
     st.caption(f"Each grid holds the {H} neurons, read row by row (the number on the left is "
                "the first neuron of the row). Hover a cell for its value; click a cell of h_t to "
@@ -150,17 +150,17 @@ def step_view() -> None:
     pick, eq = st.columns([1, 4], gap="large", vertical_alignment="center")
     pick.number_input("Neuron j", 0, H - 1, key=NEURON, step=1, persist_state="session",
                       help="Or click a cell of the h_t grid above.")
-    eq.latex(neuron_equation(run, t, j))
+    eq.latex(neuron_equation(fwd, t, j))
     st.caption(
         f"x_{t} is the one-hot vector of {quote_token(tok)}, so W_i x_t is column "
-        f"{int(run.encoded.ids[t])} of W_i. W_h h_(t−1) is what the {H} neurons of the "
+        f"{int(fwd.encoded.ids[t])} of W_i. W_h h_(t−1) is what the {H} neurons of the "
         "previous step pass on through the recurrent weights; b_h is the neuron's bias.")
 
     st.subheader("What it predicts next", divider="gray")
     bars, words = st.columns([3, 2], gap="large", vertical_alignment="center")
-    nxt = run.next_id(t)
+    nxt = fwd.next_id(t)
     bars.plotly_chart(
-        prediction_figure(run.trace.probs[t], list(entry.vocab.tokens), actual=nxt),
+        prediction_figure(fwd.trace.probs[t], list(entry.vocab.tokens), actual=nxt),
         key="explorer_pred", config=NO_BAR)
     with words:
         st.markdown(f"After reading {quote_token(tok)}, the network's ten best guesses for the "
@@ -169,24 +169,24 @@ def step_view() -> None:
             st.caption("This is the last token: there is nothing left to predict.")
         else:
             st.markdown(
-                f"Next in your text: {quote_token(run.tokens[t + 1])} (amber), which the "
-                f"network gave p = {run.next_prob(t):.4f}; that costs a loss of −ln p = "
-                f"**{run.next_loss(t):.3f}** nats.")
-        mean = run.mean_loss()
+                f"Next in your text: {quote_token(fwd.tokens[t + 1])} (amber), which the "
+                f"network gave p = {fwd.next_prob(t):.4f}; that costs a loss of −ln p = "
+                f"**{fwd.next_loss(t):.3f}** nats.")
+        mean = fwd.mean_loss()
         if mean is not None:
             st.caption(f"Average loss over the whole text: {mean:.3f} nats per "
                        f"{entry.vocab.unit_name}.")
 
     st.subheader(f"Neuron {j} over the text", divider="gray")
     st.plotly_chart(
-        text_strip_figure(run.tokens, t, values=run.trace.h[:, j],
-                          unknown=[i for i, _ in run.encoded.unknown], value_name=f"h[{j}]"),
+        text_strip_figure(fwd.tokens, t, values=fwd.trace.h[:, j],
+                          unknown=[i for i, _ in fwd.encoded.unknown], value_name=f"h[{j}]"),
         key="explorer_neuron_strip", width="content", config=NO_BAR)
     st.caption(f"Each token is coloured by h[{j}] after reading it: a neuron that lights up "
                "at spaces, vowels or inside words shows it here.")
 
     st.subheader("The hidden state over the text", divider="gray")
-    st.plotly_chart(hidden_over_time_figure(run.trace.h, run.tokens, t, neuron=j),
+    st.plotly_chart(hidden_over_time_figure(fwd.trace.h, fwd.tokens, t, neuron=j),
                     key="explorer_over_time", config=NO_BAR)
 
 

@@ -1,11 +1,11 @@
 """Hidden-state space: the path of h_t through the plane of its principal components."""
 
-import numpy as np
 import streamlit as st
 
 from figures.space import explained_variance, trajectory
 from rnn import RNNError
 from rnn.analysis import fit_pca, prepare_text, reference_text
+from ui import state
 from ui.nav import require_app
 from ui.widgets import MAX_CHARS, model_picker_ui, text_input_ui, unknown_tokens_ui
 
@@ -41,41 +41,35 @@ except RNNError as e:
 enc = prepared.encoded
 unknown_tokens_ui(enc)
 
-# PCA of the model's states over its own corpus, once per model and session.
-ref_text, ref_title = reference_text(entry.meta, REFERENCE_CHARS)
+# PCA of the model's states over its own corpus, once per model and reference text.
+model = entry.model
+ref_text, ref_title = reference_text(entry.meta.corpus, REFERENCE_CHARS)
 ref_source = f"the first {len(ref_text)} characters of its corpus “{ref_title}”"
 if not ref_text:  # the model names no built-in corpus: fit on the user's text
     ref_text, ref_source = choice.text, "your text (the model names no built-in corpus)"
-fit = st.session_state.setdefault("_space_pca", {})
-if fit.get("model") is not entry.model or fit.get("ref") != ref_text:
-    ref_h = entry.model.forward(entry.vocab.encode(ref_text)).h  # (N, H)
-    try:
-        pca = fit_pca(ref_h, n_components=10)
-    except RNNError:
-        st.info("Type at least two characters: PCA needs two or more states to find axes.")
-        st.stop()
-    every = max(1, len(ref_h) // CLOUD_POINTS)
-    fit.clear()
-    fit.update(model=entry.model, ref=ref_text, pca=pca, cloud=pca.project(ref_h[::every]),
-               source=ref_source, n_ref=len(ref_h))
-pca = fit["pca"]
 
-cache = st.session_state.setdefault("_space_cache", {})
-if cache.get("model") is not entry.model or not np.array_equal(cache.get("ids"), enc.ids):
-    h = entry.model.forward(enc.ids).h  # (T, H)
-    cache.clear()
-    cache.update(model=entry.model, ids=enc.ids, z=pca.project(h))
-z = cache["z"]
+
+def _fit():
+    """The PCA of the reference states and the cloud of them drawn behind the path."""
+    ref_h = model.forward(entry.vocab.encode(ref_text)).h  # (N, H)
+    pca = fit_pca(ref_h, n_components=10)
+    every = max(1, len(ref_h) // CLOUD_POINTS)
+    return pca, pca.project(ref_h[::every]), len(ref_h)
+
+
+try:
+    pca, cloud, n_ref = state.cached("space_pca", (model, ref_text), _fit)
+except RNNError:
+    st.info("Type at least two characters: PCA needs two or more states to find axes.")
+    st.stop()
+z = state.cached("space_path", (model, enc.ids, pca), lambda: pca.project(model.forward(enc.ids).h))
 T = len(enc.tokens)
 
+t = state.clamp_step("space_t", T, last_first=True)  # the last step first; never past the end
 if T > 1:
-    if st.session_state.get("space_t") is None or st.session_state["space_t"] > T - 1:
-        st.session_state["space_t"] = T - 1  # the last step first; never past the text's end
     t = st.slider("Step t", 0, T - 1, key="space_t", persist_state="session",
                   help="The marked point is h_t, the state after reading token t. The ▶ Play "
                        "button under the chart walks along the path.")
-else:
-    t = 0
 
 ratio = pca.explained_variance_ratio
 cols = st.columns(4)
@@ -84,14 +78,14 @@ for i in range(3):
 cols[3].metric(f"First {dims} together", f"{ratio[:dims].sum():.1%}")
 
 fig = trajectory(z, enc.tokens, ratio, t=t, dims=dims,
-                 reference=fit["cloud"] if show_cloud else None)
+                 reference=cloud if show_cloud else None)
 st.plotly_chart(fig, key="space_fig")
 below = st.columns([1, 2], gap="large")
 with below[0]:
     st.plotly_chart(explained_variance(ratio), key="space_var_fig")
 with below[1]:
     st.markdown("**What am I looking at?**")
-    st.caption(f"PCA fitted on the {fit['n_ref']} hidden states of {fit['source']}. Each point "
+    st.caption(f"PCA fitted on the {n_ref} hidden states of {ref_source}. Each point "
                "is h_t after reading the token written beside it; points close together are "
                "states the network treats alike. The axes keep only the share of the variance "
                "shown in their titles: two states far apart in all "

@@ -8,7 +8,8 @@ import streamlit as st
 
 from figures.train import grad_norm_figure, loss_figure
 from figures.weights import weight_figure
-from ui import training
+from session import train_view, training
+from ui import state
 from ui.nav import require_app
 from ui.train_run import (
     W_h_caption,
@@ -61,7 +62,7 @@ with right:
     @st.fragment(run_every=RUN_EVERY_S if run.playing else None)
     def live_training() -> None:
         """While playing: one training chunk, then the numbers. Reruns on its own timer."""
-        run = training.get_run()
+        run = state.train_run()
         if run is None:
             return
         if run.playing:  # asked again under the run's lock, where a pause is sure to be seen
@@ -70,15 +71,15 @@ with right:
                 st.rerun()
         metrics_ui(run)
 
-    @st.fragment(run_every=training.chart_every(run) if run.playing else None)
+    @st.fragment(run_every=train_view.chart_every(run) if run.playing else None)
     def live_charts() -> None:
         """Curves, W_h and samples: redrawn about once a second while playing (drawing costs
         far more than the numbers, so it runs less often and training keeps the time)."""
-        run = training.get_run()
+        run = state.train_run()
         if run is None:
             return
         t_draw = time.perf_counter()
-        c = training.chart_data(run)  # one training state for every chart
+        c = train_view.chart_data(run)  # one training state for every chart
         h = c.history
         st.plotly_chart(loss_figure(h.step, h.loss, h.val_step, h.val_loss,
                                     unit=run.trainer.vocab.unit_name),

@@ -316,10 +316,10 @@ def test_prepare_text_cuts_and_reports_unknown():
 
 
 def test_reference_text():
-    text, title = reference_text({"corpus": "english"}, 5000)
+    text, title = reference_text("english", 5000)
     assert text == load_corpus("english")[:5000] and title
-    assert reference_text({}, 100) == ("", "")
-    assert reference_text({"corpus": "nope"}, 100) == ("", "")
+    assert reference_text(None, 100) == ("", "")
+    assert reference_text("nope", 100) == ("", "")
 
 
 def test_untrained_model_has_spectral_radius_near_one():

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +19,11 @@ from rnn.analysis import (
     step_gradients,
     text_features,
 )
-from ui.models import ModelEntry
+from session.shelf import ModelEntry, Shelf
+from tests.conftest import REPO, TIMEOUT_S, errors, open_app
+from tests.conftest import plotly_array as _arr
+from ui import state
 from ui.widgets import DEFAULT_TEXT
-
-REPO = Path(__file__).resolve().parents[1]
-TIMEOUT_S = 60
 
 
 def _page(name: str) -> AppTest:
@@ -34,8 +32,14 @@ def _page(name: str) -> AppTest:
 
 def _run(at: AppTest) -> AppTest:
     at.run()
-    assert not at.exception, "\n".join(e.message for e in at.exception)
+    assert not at.exception, errors(at)
     return at
+
+
+def _shown(at: AppTest) -> tuple[str, ModelEntry]:
+    """The key the sidebar's model picker shows, and that model."""
+    key = at.selectbox(key="model_picker").value
+    return key, state.shelf(at.session_state)[key]
 
 
 def _fig(at: AppTest, key: str) -> dict:
@@ -44,18 +48,6 @@ def _fig(at: AppTest, key: str) -> dict:
         if el.proto.id.endswith(f"-{key}"):
             return json.loads(el.proto.spec)
     raise AssertionError(f"no plotly chart with key {key!r}")
-
-
-def _arr(v) -> np.ndarray:
-    """A figure array as numpy: plotly writes numpy arrays as base64 {"bdata", "dtype"}."""
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        shape = v.get("shape")
-        if shape:
-            a = a.reshape([int(n) for n in str(shape).split(",")])
-        return a.astype(float)
-    return np.array([[np.nan if x is None else x for x in row] if isinstance(row, list)
-                     else (np.nan if row is None else row) for row in v], dtype=float)
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -76,7 +68,7 @@ def _tiny_entry() -> ModelEntry:
     """A small untrained model that names no built-in corpus."""
     vocab = Vocab.build("abcdefgh ijklmnop.")
     model = RNN.create(vocab.size, 6, seed=2, init_std=0.5)
-    return ModelEntry("tiny", "Tiny (untrained)", model, vocab, {}, "trained")
+    return ModelEntry("tiny", "Tiny (untrained)", model, vocab, source="trained")
 
 
 # -- backprop through time ---------------------------------------------------------------
@@ -136,11 +128,12 @@ def test_bptt_scale_registers_a_scaled_copy(english):
     at = _run(_page("bptt"))
     at.select_slider(key="bptt_scale").set_value(1.5)
     _run(at)
-    assert at.session_state["model_key"] == "english-x1.5"
-    entry = at.session_state["models"]["english-x1.5"]
-    assert entry.source == "scaled" and entry.meta["base_key"] == "english"
+    key, entry = _shown(at)
+    assert key == "english-x1.5"
+    assert entry.source == "scaled" and entry.base_key == "english" and entry.scale == 1.5
     assert_allclose(entry.model.W_h, 1.5 * model.W_h)
-    assert_allclose(at.session_state["models"]["english"].model.W_h, model.W_h, rtol=0, atol=0)
+    assert_allclose(state.shelf(at.session_state)["english"].model.W_h, model.W_h, rtol=0,
+                    atol=0)
     assert _metrics(at)["Spectral radius of W_h"] == f"{1.5 * model.spectral_radius():.3f}"
     g, _, _ = _bptt_core(entry.model, vocab, DEFAULT_TEXT)
     dh_line = _trace(_fig(at, "bptt_decay_fig"), "‖dL_t/dh_k‖")
@@ -150,7 +143,7 @@ def test_bptt_scale_registers_a_scaled_copy(english):
     assert at.selectbox(key="model_picker").value == "english-x1.5"
     at.select_slider(key="bptt_scale").set_value(1.0)
     _run(at)
-    assert at.session_state["model_key"] == "english"
+    assert _shown(at)[0] == "english"
     # Picking the scaled copy again brings its scale back to the slider.
     at.selectbox(key="model_picker").set_value("english-x1.5")
     _run(at)
@@ -197,7 +190,7 @@ def test_bptt_one_character_is_explained():
 def test_space_projection_equals_core_pca(english):
     model, vocab, meta = english
     at = _run(_page("space"))
-    ref, _ = reference_text(meta, 5000)
+    ref, _ = reference_text(meta["corpus"], 5000)
     pca = fit_pca(model.forward(vocab.encode(ref)).h, 10)
     z = pca.project(model.forward(vocab.encode(DEFAULT_TEXT)).h)
     fig = _fig(at, "space_fig")
@@ -227,9 +220,8 @@ def test_space_projection_equals_core_pca(english):
 def test_space_without_a_corpus_fits_on_the_text():
     at = _page("space")
     entry = _tiny_entry()
-    at.session_state["models"] = {"tiny": entry}
-    at.session_state["model_key"] = "tiny"
-    at.session_state["text"] = "abc defg hij."
+    at.session_state[state.SHELF] = Shelf({"tiny": entry})  # this session's only model
+    at.session_state["text"] = "abc defg hij."  # the text box's value
     _run(at)
     pca = fit_pca(entry.model.forward(entry.vocab.encode("abc defg hij.")).h, 10)
     path = _trace(_fig(at, "space_fig"), "your text")
@@ -244,7 +236,7 @@ def test_space_without_a_corpus_fits_on_the_text():
 def test_atlas_sorts_units_and_shows_their_numbers(english):
     model, vocab, meta = english
     at = _run(_page("atlas"))
-    text, _ = reference_text(meta, 2000)
+    text, _ = reference_text(meta["corpus"], 2000)
     enc = vocab.encode_report(text)
     h = model.forward(enc.ids).h
     rep = neuron_report(h, text_features(enc.tokens))
@@ -296,14 +288,14 @@ def test_bptt_untrained_model_vanishes_below_one_and_explodes_above():
     at = _run(_page("bptt"))
     at.button(key="bptt_untrained").click()
     _run(at)
-    assert at.session_state["model_key"] == "untrained-english"
-    entry = at.session_state["models"]["untrained-english"]
+    key, entry = _shown(at)
+    assert key == "untrained-english"
     assert entry.source == "untrained" and not at.button  # no second "untrained" button
     kept = {}
     for scale in (0.5, 2.0):
         at.select_slider(key="bptt_scale").set_value(scale)
         _run(at)
-        assert at.session_state["model_key"] == f"untrained-english-x{scale:g}"
+        assert _shown(at)[0] == f"untrained-english-x{scale:g}"
         assert float(_metrics(at)["Spectral radius of W_h"]) == pytest.approx(
             scale * entry.model.spectral_radius(), abs=1e-3)
         y = _arr(_trace(_fig(at, "bptt_decay_fig"), "‖dL_t/dh_k‖")["y"])
@@ -314,19 +306,16 @@ def test_bptt_untrained_model_vanishes_below_one_and_explodes_above():
 def test_the_explorer_follows_the_scaled_model(english):
     """Through the app's navigation: a W_h scale set on the BPTT page is the Explorer's model."""
     model, _, _ = english
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT_S)
-    _run(at)
-    at.switch_page("pages/bptt.py")
-    _run(at)
+    at = open_app("pages/bptt.py")
     at.select_slider(key="bptt_scale").set_value(0.5)
     _run(at)
     at.switch_page("pages/explorer.py")
     _run(at)
-    assert at.selectbox(key="model_picker").value == "english-x0.5"
-    shown = at.session_state["models"][at.session_state["model_key"]].model
-    assert_allclose(shown.W_h, 0.5 * model.W_h)
+    key, shown = _shown(at)
+    assert key == "english-x0.5"
+    assert_allclose(shown.model.W_h, 0.5 * model.W_h)
     # Back on the BPTT page the slider shows the current model's scale (not a reset to 1).
     at.switch_page("pages/bptt.py")
     _run(at)
-    assert at.session_state["model_key"] == "english-x0.5"
+    assert _shown(at)[0] == "english-x0.5"
     assert at.select_slider(key="bptt_scale").value == 0.5

@@ -2,46 +2,29 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from figures.explorer import STEP_PANELS, top_k
+import rnn.model
+from figures.explorer import STEP_PANELS, UNKNOWN, top_k
 from rnn import RNN, CheckpointError, Vocab, checkpoint_bytes, load_checkpoint
-from ui.models import entry_from_upload
+from session.shelf import entry_from_upload
+from tests.conftest import REPO, open_app
+from tests.conftest import plotly_array as decode
 from ui.widgets import DEFAULT_TEXT, MAX_CHARS
 
-REPO = Path(__file__).resolve().parents[1]
-APP = str(REPO / "app.py")
 PAGE = "pages/explorer.py"
-TIMEOUT_S = 30
 
 
 # -- helpers --------------------------------------------------------------------------------
 
 def open_explorer(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def decode(v):
-    """A plotly JSON array (a list, or base64 'bdata' with dtype and shape) as NumPy."""
-    if isinstance(v, dict) and "bdata" in v:
-        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        return arr.reshape([int(s) for s in str(v["shape"]).split(",")]) if "shape" in v else arr
-    return np.array([[np.nan if x is None else x for x in row] for row in v]
-                    if v and isinstance(v[0], list) else v)
+    return open_app(PAGE, query)
 
 
 def charts(at: AppTest) -> dict[str, dict]:
@@ -172,28 +155,33 @@ def test_buttons_and_slider_move_the_step():
     assert step_of(at) == 0
 
 
-def test_trace_is_computed_once_per_text():
+def test_trace_is_computed_once_per_text(monkeypatch):
     at = open_explorer()
-    run = at.session_state["explorer.run"]
+    calls = []
+    forward = rnn.model.RNN.forward
+
+    def counted(self, ids, h0=None):
+        calls.append(len(ids))
+        return forward(self, ids, h0)
+
+    monkeypatch.setattr(rnn.model.RNN, "forward", counted)
     at.button(key="next").click().run()
     at.number_input(key="neuron").set_value(3).run()
-    assert at.session_state["explorer.run"] is run
+    assert calls == []  # stepping and picking a neuron read the kept trace
     at.text_input(key="text").input("another text").run()
-    assert at.session_state["explorer.run"] is not run
+    assert calls == [len("another text")]
 
 
 def test_play_advances_and_pause_stops():
     at = open_explorer()
     at.session_state["explorer_speed"] = "fast"
     at.button(key="play").click().run()
-    assert at.session_state["explorer.playing"] is True
-    assert at.button(key="pause").label == "Pause"
+    assert at.button(key="pause").label == "Pause"  # playing
     time.sleep(0.3)  # fast = 5 tokens/s
     at.run()
     assert step_of(at) >= 1
     at.button(key="pause").click().run()
-    assert at.session_state["explorer.playing"] is False
-    assert at.button(key="play").label == "Play"
+    assert at.button(key="play").label == "Play"  # paused
     stopped = step_of(at)
     time.sleep(0.3)
     at.run()
@@ -204,7 +192,7 @@ def test_play_at_the_end_starts_over():
     at = open_explorer()
     at.button(key="last").click().run()
     at.button(key="play").click().run()
-    assert step_of(at) == 0 and at.session_state["explorer.playing"] is True
+    assert step_of(at) == 0 and at.button(key="pause").label == "Pause"  # playing again
 
 
 def test_weights_expander_shows_weights_and_spectral_radius():
@@ -256,7 +244,7 @@ def test_unknown_characters_are_shown_and_explained():
     strip = charts(at)["explorer_strip"]["data"][0]
     assert len(strip["text"]) == len(text)  # nothing dropped
     line = strip["marker"]["line"]["color"]
-    assert all(line[i] == "#dc2626" for i in unknown if i != 0)
+    assert all(line[i] == UNKNOWN for i in unknown if i != 0)
     assert "<" not in strip["text"] and "&lt;" in strip["text"]  # shown as text, not markup
 
 
@@ -331,8 +319,7 @@ def test_entry_from_upload_rejects_bad_bytes():
 
 
 def test_home_page_links_every_view():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
-    assert not at.exception
+    at = open_app()
     assert len(at.latex) == 4
     labels = {el.proto.label for el in at.get("page_link")}
     assert labels == {"Explorer", "Train live", "Backprop through time", "Hidden-state space",

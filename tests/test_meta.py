@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
 
-from rnn import CheckpointError, ModelMeta, TrainConfig
+from rnn import (
+    RNN,
+    CheckpointError,
+    ModelMeta,
+    TrainConfig,
+    Vocab,
+    load_checkpoint,
+    save_checkpoint,
+)
+from session.shelf import entry_from_upload
 
 
 def test_full_metadata_is_read_with_its_types():
@@ -34,3 +46,21 @@ def test_missing_fields_are_empty_and_unknown_keys_ignored():
 def test_malformed_metadata_is_a_checkpoint_error(doc):
     with pytest.raises(CheckpointError, match="checkpoint"):
         ModelMeta.from_dict(doc)
+
+
+def test_an_upload_with_malformed_metadata_gets_a_plain_error():
+    vocab = Vocab.build("abc")
+    buf = io.BytesIO()
+    save_checkpoint(buf, RNN.create(vocab.size, 4), vocab, title=["not", "text"])
+    load_checkpoint(buf.getvalue())  # the file itself is sound
+    with pytest.raises(CheckpointError, match="'title'"):
+        entry_from_upload("m.npz", buf.getvalue())
+
+
+def test_a_built_in_model_names_its_corpus():
+    from session.shelf import load_builtin
+
+    entry = load_builtin("english")
+    assert entry.meta.corpus == "english" and entry.label == entry.meta.title
+    assert entry.meta.val_loss == pytest.approx(1.898, abs=5e-4)
+    assert np.isfinite(entry.meta.val_loss)

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn import TrainConfig, Trainer, load_corpus
-from ui import train_settings, training
+from session import checkpoints, training
+from tests.conftest import errors, open_app, plotly_array
+from ui import state, train_settings
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SMALL = {"train_hidden": 16, "train_seq_len": 10}  # quick steps
 # the Trainer the page builds with SMALL and its other defaults (ui/train_settings.py DEFAULTS)
 PAGE_CONFIG = {"hidden_size": 16, "seq_len": 10, "batch_size": 16}
 
 
-def _errors(at) -> str:
-    return "\n".join(f"{e.message}\n{''.join(e.stack_trace)}" for e in at.exception)
-
-
 def _open(**widgets) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.switch_page("pages/train.py").run()
-    assert not at.exception, _errors(at)
+    at = open_app("pages/train.py")
     for key, value in {**SMALL, **widgets}.items():
         _set(at, key, value)
     return at
@@ -40,7 +33,7 @@ def _set(at, key, value) -> None:
         if found:
             found[0].set_value(value)
             at.run()
-            assert not at.exception, _errors(at)
+            assert not at.exception, errors(at)
             return
     raise KeyError(key)
 
@@ -48,11 +41,11 @@ def _set(at, key, value) -> None:
 def _click(at, key) -> None:
     at.button(key=key).click()
     at.run()
-    assert not at.exception, _errors(at)
+    assert not at.exception, errors(at)
 
 
 def _run(at) -> training.TrainRun:
-    return training.get_run(at.session_state)
+    return state.train_run(at.session_state)
 
 
 def _metric(at, label) -> str:
@@ -65,13 +58,6 @@ def _loss_chart(at) -> dict:
         if "Loss" in fig["layout"]["title"]["text"]:
             return fig
     raise AssertionError("no loss chart")
-
-
-def _values(data) -> list:
-    """A trace's x or y: a list, or plotly's typed array {"dtype", "bdata"} for numpy arrays."""
-    if isinstance(data, dict):
-        return np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"]).tolist()
-    return list(data)
 
 
 def _texts(at) -> str:
@@ -134,8 +120,8 @@ def test_pause_during_a_chunk_on_another_thread_draws_one_state():
     h, n = run.trainer.history, run.steps
     assert _metric(at, "Step") == f"{n:,}"
     traces = {t.get("name"): t for t in _loss_chart(at)["data"]}
-    assert _values(traces["training (per step)"]["x"])[-1] == n
-    assert _values(traces["validation"]["x"]) == h.val_step
+    assert plotly_array(traces["training (per step)"]["x"])[-1] == n
+    assert plotly_array(traces["validation"]["x"]).tolist() == h.val_step
     newest = next(c.value for c in at.caption if c.value.startswith("step "))
     assert newest == f"step {run.samples[-1][0]:,}" and run.samples[-1][0] > n - 25
     assert at.code[1].value == run.samples[-1][1]
@@ -261,18 +247,45 @@ def test_pasted_corpus_asks_then_trains_on_it():
     assert run.corpus_name == "pasted text" and run.trainer.vocab.size == len(set(text)) + 1
 
 
+def _shown_model(at):
+    """The model entry the sidebar's model picker shows (on any page that has it)."""
+    key = at.selectbox(key="model_picker").value
+    return key, state.shelf(at.session_state)[key]
+
+
 def test_explore_this_model_opens_it_in_the_explorer():
     at = _open()
     for _ in range(3):
         _click(at, "train_step")
     at.button(key="train_explore").click().run()
-    assert not at.exception, _errors(at)
-    assert at.session_state["model_key"] == "trained"
-    entry = at.session_state["models"]["trained"]
-    assert entry.source == "trained" and entry.meta["snapshot_step"] == 3
-    np.testing.assert_array_equal(entry.model.W_h, _run(at).trainer.model.W_h)
+    assert not at.exception, errors(at)
     at.switch_page("pages/explorer.py").run()  # the explorer runs on it
-    assert not at.exception, _errors(at)
+    assert not at.exception, errors(at)
+    key, entry = _shown_model(at)
+    assert key == "trained" and entry.source == "trained" and entry.meta.snapshot_step == 3
+    np.testing.assert_array_equal(entry.model.W_h, _run(at).trainer.model.W_h)
+
+
+def test_explore_this_model_carries_its_corpus_to_space_and_atlas():
+    """The model trained here names its corpus: the Hidden-state space page fits its PCA on
+    it and the Neuron atlas offers it, as for a built-in or a downloaded-and-uploaded model."""
+    at = _open()
+    for _ in range(3):
+        _click(at, "train_step")
+    at.button(key="train_explore").click().run()
+    at.switch_page("pages/space.py").run()
+    at.text_input(key="text").set_value("The lamp is lit.").run()
+    assert not at.exception, errors(at)
+    assert at.selectbox(key="model_picker").value == "trained"
+    about = " ".join(c.value for c in at.caption)
+    assert "of its corpus “English prose and verse”" in about
+    assert "the model names no built-in corpus" not in about
+    at.switch_page("pages/atlas.py").run()
+    assert not at.exception, errors(at)
+    source = at.radio(key="atlas_source")
+    assert source.options[0] == "Its corpus: English prose and verse" and source.value == "corpus"
+    assert any("“English prose and verse”, the text this model was trained on" in c.value
+               for c in at.caption)
 
 
 def test_explore_a_snapshot():
@@ -280,10 +293,10 @@ def test_explore_a_snapshot():
     _click(at, "train_step")
     at.selectbox(key="train_explore_pick").set_value("snapshot at step 0").run()
     at.button(key="train_explore").click().run()
-    assert at.session_state["model_key"] == "trained@0"
-    entry = at.session_state["models"]["trained@0"]
+    at.switch_page("pages/explorer.py").run()
+    key, entry = _shown_model(at)
+    assert key == "trained@0" and entry.source == "snapshot"
     np.testing.assert_array_equal(entry.model.W_h, _run(at).snapshots[0].model.W_h)
-    assert entry.source == "snapshot"
 
 
 def test_two_sessions_train_separately():
@@ -304,7 +317,7 @@ def test_two_sessions_train_separately():
 def _upload(at, key, name, data, mime="text/plain") -> None:
     next(w for w in at.file_uploader if w.key == key).set_value((name, data, mime))
     at.run()
-    assert not at.exception, _errors(at)
+    assert not at.exception, errors(at)
 
 
 @pytest.mark.parametrize("data, words", [
@@ -335,7 +348,7 @@ def test_checkpoint_download_and_upload_continue_the_run():
     at = _open()
     for _ in range(4):
         _click(at, "train_step")
-    data = training.checkpoint_of(_run(at))
+    data = checkpoints.checkpoint_of(_run(at))
     download = at.get("download_button")
     assert download and not download[0].proto.disabled  # paused: the checkpoint can be saved
     _click(at, "train_reset")

@@ -1,8 +1,8 @@
 """State of the explorer page: the forward pass of (model, text), the URL, the playback clock.
 
-The forward pass of a (model, text) pair is computed once and kept in ``st.session_state``
-(one per browser session), so moving the step or choosing a neuron never reruns the model.
-Every number the page shows is read from that ``Trace``.
+The forward pass of a (model, text) pair is computed once per session (``state.cached``), so
+moving the step or choosing a neuron never reruns the model. Every number the page shows is
+read from that ``Trace``.
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ import streamlit as st
 from figures.explorer import signed_zmax
 from rnn import RNN, Encoded, Trace, Vocab
 from rnn.vocab import tokenize
+from session.shelf import ModelEntry
 
-from .models import ModelEntry, current_key, models, set_current
+from . import state
 from .widgets import DEFAULT_TEXT, MAX_CHARS, escape_markdown
 
-_RUN = "explorer.run"  # session_state key of the cached ExplorerRun
 URL_KEYS = ("text", "step", "model", "neuron")  # the query parameters that reproduce a view
 SPEEDS = {"slow": 1.0, "medium": 2.5, "fast": 5.0}  # tokens per second while playing
 
 
 @dataclass
-class ExplorerRun:
+class ForwardPass:
     """One forward pass of a model over a text, with what the page reads from it."""
 
     model_key: str
@@ -60,36 +60,34 @@ class ExplorerRun:
         nxt = self.next_id(t)
         return None if nxt is None else float(self.trace.probs[t, nxt])
 
+    def step_losses(self) -> np.ndarray:
+        """-ln p_t[next] at every step but the last, nats (T-1,)."""
+        return self.trace.step_loss(self.encoded.ids[1:])
+
     def next_loss(self, t: int) -> float | None:
         """-ln p_t[next], the cross-entropy this step costs (nats)."""
-        p = self.next_prob(t)
-        return None if p is None else float(-np.log(max(p, 1e-300)))
+        return None if t + 1 >= self.T else float(self.step_losses()[t])
 
     def mean_loss(self) -> float | None:
         """Mean -ln p_t[next] over the text: what the validation loss measures, on this text."""
-        if self.T < 2:
-            return None
-        nxt = self.encoded.ids[1:]  # (T-1,)
-        p = self.trace.probs[np.arange(self.T - 1), nxt]  # (T-1,)
-        return float(-np.mean(np.log(np.maximum(p, 1e-300))))
+        return None if self.T < 2 else float(np.mean(self.step_losses()))
 
 
-def explorer_run(entry: ModelEntry, text: str) -> ExplorerRun:
+def forward_pass(entry: ModelEntry, text: str) -> ForwardPass:
     """The forward pass of ``entry`` over ``text``, computed once per (model, text) per session."""
-    run: ExplorerRun | None = st.session_state.get(_RUN)
-    if (run is None or run.model is not entry.model or run.vocab is not entry.vocab
-            or run.text != text or run.model_key != entry.key):
+
+    def make() -> ForwardPass:
         encoded = entry.vocab.encode_report(text)
         trace = entry.model.forward(encoded.ids)
         zmax = signed_zmax(trace.Wi_x, trace.Wh_h, trace.a, entry.model.b_h, q=99)
-        run = ExplorerRun(entry.key, entry.model, entry.vocab, text, encoded, trace, zmax)
-        st.session_state[_RUN] = run
-    return run
+        return ForwardPass(entry.key, entry.model, entry.vocab, text, encoded, trace, zmax)
+
+    return state.cached("explorer_pass", (entry.key, entry.model, entry.vocab, text), make)
 
 
-def neuron_equation(run: ExplorerRun, t: int, j: int) -> str:
+def neuron_equation(fwd: ForwardPass, t: int, j: int) -> str:
     """LaTeX of h_t[j] = tanh((W_i x_t)[j] + (W_h h_{t-1})[j] + b_h[j]) with the Trace's numbers."""
-    s = run.step_arrays(t)
+    s = fwd.step_arrays(t)
     terms = [s["Wi_x"][j], s["Wh_h"][j], s["b_h"][j]]
     nums = " ".join(f"{v:.4f}" if i == 0 else f"{'-' if v < 0 else '+'} {abs(v):.4f}"
                     for i, v in enumerate(terms))
@@ -115,24 +113,22 @@ def read_url_once(text_key: str, step_key: str, neuron_key: str) -> list[str]:
     in session state); a parameter that makes no sense is replaced by the default and
     explained in one of the returned notices (markdown, user text escaped).
     """
-    if st.session_state.get("explorer.url_read") or not models():
+    shelf = state.shelf()
+    if not len(shelf) or not state.once(state.EXPLORER_URL_READ):
         return []  # with no model at all yet, the link waits until one is uploaded or trained
-    st.session_state["explorer.url_read"] = True
     qp = {k: st.query_params.get(k) for k in URL_KEYS}
     notices = []
     if qp["model"] is not None:
-        if qp["model"] in models():
-            set_current(qp["model"])
-        else:
-            shown = escape_markdown(models()[current_key()].label)
+        if not shelf.select(qp["model"]):
+            shown = escape_markdown(shelf.current.label)
             notices.append(f"The link asks for a model named “{escape_markdown(qp['model'])}”, "
                            f"which is not here; showing “{shown}”.")
     if qp["text"] is not None:
-        st.session_state[text_key] = qp["text"]
-    elif text_key not in st.session_state:
-        st.session_state[text_key] = DEFAULT_TEXT
-    entry = models()[current_key()]
-    text = str(st.session_state.get(text_key, ""))[:MAX_CHARS]
+        state.preset(text_key, qp["text"])
+    elif state.widget(text_key) is None:
+        state.preset(text_key, DEFAULT_TEXT)
+    entry = shelf.current
+    text = str(state.widget(text_key, ""))[:MAX_CHARS]
     T = len(tokenize(text, entry.vocab.level))
     if qp["step"] is not None:
         step = _int_param(qp["step"])
@@ -140,7 +136,7 @@ def read_url_once(text_key: str, step_key: str, neuron_key: str) -> list[str]:
             notices.append(f"The link's step “{escape_markdown(qp['step'])}” is not a step of "
                            f"this text (0 to {max(T - 1, 0)}); starting at step 0.")
             step = 0
-        st.session_state[step_key] = step
+        state.preset(step_key, step)
     if qp["neuron"] is not None:
         H = entry.model.hidden_size
         neuron = _int_param(qp["neuron"])
@@ -148,8 +144,8 @@ def read_url_once(text_key: str, step_key: str, neuron_key: str) -> list[str]:
             notices.append(f"The link's neuron “{escape_markdown(qp['neuron'])}” does not exist "
                            f"(this model has neurons 0 to {H - 1}); showing neuron 0.")
             neuron = 0
-        st.session_state[neuron_key] = neuron
-    st.session_state["explorer.last_view"] = (current_key(), text)  # no step reset on arrival
+        state.preset(neuron_key, neuron)
+    state.set_value(state.EXPLORER_LAST_VIEW, (entry.key, text))  # no step reset on arrival
     return notices
 
 
@@ -165,9 +161,9 @@ def write_url(**values) -> None:
 
 def play_interval() -> float | None:
     """Seconds between automatic steps while playing, None when paused."""
-    if not st.session_state.get("explorer.playing"):
+    if not state.value(state.EXPLORER_PLAYING):
         return None
-    return 1.0 / SPEEDS.get(st.session_state.get("explorer_speed", "medium"), 2.5)
+    return 1.0 / SPEEDS.get(state.widget("explorer_speed", "medium"), 2.5)
 
 
 def set_playing(playing: bool, step_key: str, T: int) -> None:
@@ -176,30 +172,30 @@ def set_playing(playing: bool, step_key: str, T: int) -> None:
     Play and Pause are two buttons with their own keys, never one toggle: a click that reaches
     the server twice (runs queue up while playing) cannot undo itself.
     """
-    st.session_state["explorer.playing"] = playing
+    state.set_value(state.EXPLORER_PLAYING, playing)
     if playing:
-        if st.session_state.get(step_key, 0) >= T - 1:
-            st.session_state[step_key] = 0
-        st.session_state["explorer.next_tick"] = time.monotonic() + (play_interval() or 0.0)
+        if state.widget(step_key, 0) >= T - 1:
+            state.preset(step_key, 0)
+        state.set_value(state.EXPLORER_NEXT_TICK, time.monotonic() + (play_interval() or 0.0))
 
 
 def tick(step_key: str, T: int) -> bool:
     """Advance the step by one if playing and its time has come; False when playback ends."""
-    if not st.session_state.get("explorer.playing"):
+    if not state.value(state.EXPLORER_PLAYING):
         return True
     interval = play_interval() or 0.0
     now = time.monotonic()
-    if now >= st.session_state.get("explorer.next_tick", 0.0) - 0.05 * interval:
-        st.session_state[step_key] = min(st.session_state.get(step_key, 0) + 1, T - 1)
-        st.session_state["explorer.next_tick"] = now + interval
-    if st.session_state[step_key] >= T - 1:
-        st.session_state["explorer.playing"] = False
+    if now >= state.value(state.EXPLORER_NEXT_TICK, 0.0) - 0.05 * interval:
+        state.preset(step_key, min(state.widget(step_key, 0) + 1, T - 1))
+        state.set_value(state.EXPLORER_NEXT_TICK, now + interval)
+    if state.widget(step_key) >= T - 1:
+        state.set_value(state.EXPLORER_PLAYING, False)
         return False
     return True
 
 
 def move_step(step_key: str, T: int, to: str) -> None:
     """Button callback: first / prev / next / last."""
-    t = int(st.session_state.get(step_key, 0))
-    t = {"first": 0, "prev": t - 1, "next": t + 1, "last": T - 1}[to]
-    st.session_state[step_key] = min(max(t, 0), T - 1)
+    t = int(state.widget(step_key, 0))
+    state.preset(step_key, {"first": 0, "prev": t - 1, "next": t + 1, "last": T - 1}[to])
+    state.clamp_step(step_key, T)

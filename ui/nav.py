@@ -15,6 +15,8 @@ from pathlib import Path
 import streamlit as st
 from threadpoolctl import threadpool_limits
 
+from . import state
+
 # One BLAS thread for the whole server: the app's matrix products are small (H <= 256), where
 # OpenBLAS's threads cost more than they give, and a server shared by many sessions should not let
 # one click occupy every core. Under load a Jacobian chain took 43 ms on one thread and 1160 ms
@@ -22,8 +24,7 @@ from threadpoolctl import threadpool_limits
 threadpool_limits(limits=1, user_api="blas")
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"  # absolute: any main script works
-_run = threading.local()  # per script-run thread: is app.py running the page right now?
-_REDIRECTED = "_nav_redirected"  # session_state flag: the guard has rerun once already
+_frame = threading.local()  # per script-run thread: is app.py running the page right now?
 
 
 def pages() -> list:
@@ -47,17 +48,18 @@ def run_app() -> None:
     st.set_page_config(page_title="RNN Explorer", page_icon=":material/neurology:",
                        layout="wide")
     page = st.navigation(pages())
-    _run.inside = True
+    _frame.inside = True
     try:
         page.run()
     finally:
-        _run.inside = False
+        _frame.inside = False
 
 
 def require_app() -> None:
-    """Rerun through app.py when a page was started on its own (once per session)."""
-    if getattr(_run, "inside", False) or st.session_state.get(_REDIRECTED):
+    """Rerun through app.py when a page was started on its own (once per session); then make
+    sure the session's objects exist."""
+    state.init()
+    if getattr(_frame, "inside", False) or not state.once(state.NAV_REDIRECTED):
         return
-    st.session_state[_REDIRECTED] = True
     st.navigation(pages(), position="hidden")  # leaves the old pages/ folder mode for good
     st.rerun()

@@ -15,15 +15,11 @@ import streamlit as st
 
 from figures.train import LN2
 from rnn import CORPORA, RNNError
+from session import checkpoints, limits, train_view, training
+from session.shelf import ModelEntry
 
-from . import training
-from .models import ModelEntry, add_model
+from . import state
 from .train_settings import SOURCES, CorpusChoice, Settings, sync_widgets
-
-_CORPUS_NOW = "train_corpus_now"  # session_state key: the usable CorpusChoice, if any
-_NEW_RUN = "train_new_run"  # session_state flag: start a new run with the settings on the left
-_MESSAGE = "train_message"  # session_state key: an error a callback left for the page
-_NOTICE = "train_notice"  # session_state key: what resuming a checkpoint did
 
 
 def _short(x: float) -> str:
@@ -43,13 +39,13 @@ def current_run(corpus: CorpusChoice | None, settings: Settings
     A new run starts when there is none, when one was asked for, or when the run is still at
     step 0 and the network settings or the corpus changed; otherwise the run is kept.
     """
-    ss = st.session_state
     if corpus is not None:
-        ss[_CORPUS_NOW] = corpus
-    run = training.get_run()
+        state.set_value(state.TRAIN_CORPUS_NOW, corpus)
+    run = state.train_run()
     message = None
+    asked = state.take(state.TRAIN_NEW_RUN, False)
     if corpus is not None:
-        fresh = run is None or ss.pop(_NEW_RUN, False) or (
+        fresh = run is None or asked or (
             run.steps == 0 and not run.resumed
             and training.changed_settings(run, settings.config, corpus.digest))
         if fresh:
@@ -57,10 +53,9 @@ def current_run(corpus: CorpusChoice | None, settings: Settings
                 run = training.new_run(corpus.text, settings.config, corpus.name,
                                        temperature=settings.temperature,
                                        sample_every=settings.sample_every)
-                training.set_run(run)
+                state.set_train_run(run)
             except RNNError as e:
                 message = str(e)
-    ss.pop(_NEW_RUN, None)
     if run is not None:
         try:
             training.apply_live(run, lr=settings.config.lr, clip=settings.config.clip,
@@ -74,76 +69,76 @@ def current_run(corpus: CorpusChoice | None, settings: Settings
 
 def messages_ui(message: str | None) -> None:
     """The error of this script run and what the callbacks left to say."""
-    ss = st.session_state
     if message:
         st.error(message)
-    if _MESSAGE in ss:
-        st.error(ss.pop(_MESSAGE))
-    if _NOTICE in ss:
-        st.success(ss.pop(_NOTICE))
+    left = state.take(state.TRAIN_MESSAGE)
+    if left:
+        st.error(left)
+    notice = state.take(state.TRAIN_NOTICE)
+    if notice:
+        st.success(notice)
 
 
 # -- callbacks ---------------------------------------------------------------------------------
 
 
 def _play() -> None:
-    run = training.get_run()
+    run = state.train_run()
     if run is not None and not run.trainer.diverged:
         run.playing = True
 
 
 def _pause() -> None:
-    run = training.get_run()
+    run = state.train_run()
     if run is not None:
         training.pause(run)  # waits for a chunk still training on the previous run's thread
 
 
 def _step() -> None:
-    run = training.get_run()
+    run = state.train_run()
     if run is not None:
         training.pause(run)
         training.run_chunk(run, seconds=None, max_steps=1)
 
 
 def _request_new_run() -> None:
-    st.session_state[_NEW_RUN] = True
+    state.set_value(state.TRAIN_NEW_RUN, True)
 
 
 def _keep_run() -> None:
-    run = training.get_run()
+    run = state.train_run()
     if run is not None:
         sync_widgets(run.trainer.config)
         if run.corpus_name in CORPORA:
-            st.session_state["train_source"] = SOURCES[0]
-            st.session_state["train_corpus"] = run.corpus_name
+            state.preset("train_source", SOURCES[0])
+            state.preset("train_corpus", run.corpus_name)
 
 
 def _continue() -> None:
-    run = training.get_run()
+    run = state.train_run()
     try:
         training.continue_after_divergence(run)
         run.playing = True
     except RNNError as e:
-        st.session_state[_MESSAGE] = str(e)
+        state.set_value(state.TRAIN_MESSAGE, str(e))
 
 
 def _resume_upload() -> None:
-    ss = st.session_state
-    up = ss.get("train_ckpt_upload")
-    corpus = ss.get(_CORPUS_NOW)
+    up = state.widget("train_ckpt_upload")
+    corpus = state.value(state.TRAIN_CORPUS_NOW)
     if up is None or corpus is None:
-        ss[_MESSAGE] = "Choose a checkpoint file and a usable corpus first."
+        state.set_value(state.TRAIN_MESSAGE, "Choose a checkpoint file and a usable corpus first.")
         return
     try:
-        run = training.resume_run(up.getvalue(), corpus.text, corpus.name,
-                                  temperature=ss.train_temperature,
-                                  sample_every=ss.train_sample_every)
+        run = checkpoints.resume_run(up.getvalue(), corpus.text, corpus.name,
+                                     temperature=state.widget("train_temperature"),
+                                     sample_every=state.widget("train_sample_every"))
     except RNNError as e:  # the current run is kept
-        ss[_MESSAGE] = f"Could not continue from {up.name}: {e}"
+        state.set_value(state.TRAIN_MESSAGE, f"Could not continue from {up.name}: {e}")
         return
-    training.set_run(run)
+    state.set_train_run(run)
     sync_widgets(run.trainer.config)
-    ss[_NOTICE] = run.resumed
+    state.set_value(state.TRAIN_NOTICE, run.resumed)
 
 
 # -- widgets -----------------------------------------------------------------------------------
@@ -221,12 +216,11 @@ def explore_ui(run: training.TrainRun) -> None:
                  icon=":material/timeline:"):
         training.pause(run)  # the copy and its label show the same step
         step = snaps.get(pick)
-        at = run.steps if step is None else step
-        add_model(ModelEntry(
+        meta = run.model_meta(step)
+        state.shelf().add(ModelEntry(
             key="trained" if step is None else f"trained@{step}",
-            label=f"Trained here: {run.corpus_name}, step {at:,}",
-            model=training.snapshot_model(run, step), vocab=run.trainer.vocab,
-            meta=training.explore_meta(run, step),
+            label=f"Trained here: {run.corpus_name}, step {meta.snapshot_step:,}",
+            model=training.snapshot_model(run, step), vocab=run.trainer.vocab, meta=meta,
             source="trained" if step is None else "snapshot"))
         st.switch_page("pages/explorer.py")
 
@@ -236,7 +230,7 @@ def checkpoint_ui(run: training.TrainRun) -> None:
     c1, c2 = st.columns(2)
     with c1:
         st.download_button(
-            "Download checkpoint (.npz)", data=lambda: training.checkpoint_of(run),
+            "Download checkpoint (.npz)", data=lambda: checkpoints.checkpoint_of(run),
             file_name=f"rnn-step{run.steps}.npz", mime="application/octet-stream",
             key="train_download", on_click="ignore", disabled=run.playing,
             icon=":material/download:",
@@ -244,12 +238,12 @@ def checkpoint_ui(run: training.TrainRun) -> None:
                  "here later to continue exactly where you stopped.")
     with c2:
         st.file_uploader("Continue from a checkpoint", type=["npz"], key="train_ckpt_upload",
-                         max_upload_size=training.MAX_CHECKPOINT_BYTES // 2**20,
+                         max_upload_size=limits.MAX_CHECKPOINT_MB,
                          help="Trains on the corpus chosen on the left. A checkpoint saved "
                               "here on the same corpus continues exactly where it stopped.")
         st.button("Continue training from this file", key="train_resume",
                   on_click=_resume_upload,
-                  disabled=st.session_state.get("train_ckpt_upload") is None)
+                  disabled=state.widget("train_ckpt_upload") is None)
 
 
 # -- what the run shows --------------------------------------------------------------------------
@@ -257,7 +251,7 @@ def checkpoint_ui(run: training.TrainRun) -> None:
 
 def metrics_ui(run: training.TrainRun) -> None:
     """Step, training and validation loss, speed and time; progress to the target, if any."""
-    p = training.progress(run)
+    p = train_view.progress(run)
     unit = run.trainer.vocab.unit_name
     m = st.container(key="train_metrics").columns(5)
     m[0].metric("Step", f"{p.steps:,}")
@@ -265,8 +259,7 @@ def metrics_ui(run: training.TrainRun) -> None:
                 delta_arrow="off",
                 help=f"Training loss, mean over the last 100 steps, in nats per {unit} "
                      "(bits = nats / ln 2).")
-    m[2].metric("Val. loss (nats)", _nats(p.val_loss), _bits(p.val_loss, unit),
-                delta_color="off",
+    m[2].metric("Val. loss (nats)", _nats(p.val_loss), _bits(p.val_loss, unit), delta_color="off",
                 delta_arrow="off",
                 help="Loss on the held-out tail of the corpus, which is never trained on.")
     m[3].metric("Chars/s", _short(p.chars_per_s), help="Training speed over the last 100 steps.")
@@ -292,11 +285,11 @@ def samples_ui(samples: list[tuple[int, str]]) -> None:
         st.code(f"\n{text}\n", language=None, wrap_lines=True)
 
 
-def W_h_caption(c: training.ChartData) -> str:
+def W_h_caption(c: train_view.ChartData) -> str:
     """How to read the spectral radius and the colours of W_h (and how old ρ is)."""
     at = ""
     if c.rho_step != c.steps:
-        at = (f" (ρ from step {c.rho_step:,}, refreshed every {training.RHO_EVERY_S:g} s "
+        at = (f" (ρ from step {c.rho_step:,}, refreshed every {train_view.RHO_EVERY_S:g} s "
               "while training)")
     return (f"ρ > 1: the memory can amplify what it holds; ρ < 1: it fades{at}. "
             "Colours: blue negative, red positive.")

@@ -5,7 +5,7 @@ returns; ``settings_from`` is the one mapping from widget values to a ``TrainCon
     corpus = corpus_ui()               # a CorpusChoice, or None after showing why it is unusable
     settings = settings_ui()           # the TrainConfig and the settings that apply live
 
-Widget values live in ``st.session_state`` under the keys of ``DEFAULTS``.
+Widget values live in the session under the keys of ``DEFAULTS`` (``ui.state.widget``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import streamlit as st
 
 from rnn import CORPORA, OPTIMIZERS, RNNError, TrainConfig, load_corpus
 from rnn.train import text_digest
+from session import limits, train_view, training
 
-from . import training
+from . import state
 
 SOURCES = ("Built-in", "Paste text", "Upload a .txt file")
 LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0)
@@ -59,12 +60,11 @@ class Settings:
 
 def init_state() -> None:
     """Give every widget its default once per session."""
-    for key, value in DEFAULTS.items():
-        st.session_state.setdefault(key, value)
+    state.init(DEFAULTS)
 
 
 def settings_from(values: Mapping) -> Settings:
-    """The settings that widget values (by widget key, e.g. ``st.session_state``) describe."""
+    """The settings that widget values (by widget key) describe."""
     v = {field: values[key] for field, key in CONFIG_KEYS.items()}
     clip = values["train_clip"]
     config = TrainConfig(hidden_size=int(v["hidden_size"]), seq_len=int(v["seq_len"]),
@@ -79,12 +79,12 @@ def settings_from(values: Mapping) -> Settings:
 def sync_widgets(config: TrainConfig) -> None:
     """Make the widgets show a run's settings (after loading a checkpoint or 'keep')."""
     for field, key in CONFIG_KEYS.items():
-        st.session_state[key] = getattr(config, field)
-    st.session_state["train_clip"] = "off" if config.clip is None else config.clip
+        state.preset(key, getattr(config, field))
+    state.preset("train_clip", "off" if config.clip is None else config.clip)
 
 
 def _optimizer_changed() -> None:
-    st.session_state["train_lr"] = DEFAULT_LR[st.session_state["train_optimizer"]]
+    state.preset("train_lr", DEFAULT_LR[state.widget("train_optimizer")])
 
 
 def _with(options, value):
@@ -103,18 +103,18 @@ def corpus_ui() -> CorpusChoice | None:
             text = load_corpus(name)
         elif source == SOURCES[1]:
             text = st.text_area("Paste text", key="train_paste", height=150,
-                                placeholder=f"At least {training.MIN_CORPUS_CHARS} characters")
+                                placeholder=f"At least {limits.MIN_CORPUS_CHARS} characters")
             name = "pasted text"
         else:
-            mb = training.MAX_CORPUS_BYTES // 2**20
+            mb = limits.MAX_CORPUS_BYTES // 2**20
             up = st.file_uploader(f"A UTF-8 .txt file (at most {mb} MB)", type=["txt"],
                                   key="train_upload", max_upload_size=mb)
             if up is None:
                 st.info("Choose a .txt file to train on.")
                 return None
-            text = training.text_from_bytes(up.getvalue())
+            text = limits.corpus_from_bytes(up.getvalue())
             name = f"file {up.name}"
-        training.check_corpus(text)
+        limits.check_corpus(text)
     except RNNError as e:
         st.error(str(e))
         return None
@@ -133,50 +133,51 @@ def corpus_info_ui(text: str, val_fraction: float) -> None:
 
 def settings_ui() -> Settings:
     """Hyperparameter widgets; returns the settings they describe."""
-    ss = st.session_state
     st.markdown("**Network** · changing these starts a new run")
     c1, c2 = st.columns(2)
-    c1.number_input("Hidden size H", 1, training.MAX_HIDDEN, step=4, key="train_hidden",
+    c1.number_input("Hidden size H", 1, limits.MAX_HIDDEN, step=4, key="train_hidden",
                     help="Number of hidden neurons: W_h is H x H.")
-    c2.number_input("Sequence length T", 1, training.MAX_SEQ_LEN, step=5, key="train_seq_len",
+    c2.number_input("Sequence length T", 1, limits.MAX_SEQ_LEN, step=5, key="train_seq_len",
                     help="Tokens per window: how far back gradients flow (truncated "
                          "backprop through time).")
-    c1.number_input("Batch size B", 1, training.MAX_BATCH, key="train_batch",
+    c1.number_input("Batch size B", 1, limits.MAX_BATCH, key="train_batch",
                     help="Parallel streams of the corpus trained at once.")
     c2.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer",
                  on_change=_optimizer_changed, help="Picking one sets its usual learning rate.")
-    c1.select_slider("Initial weight scale", _with(INIT_OPTIONS, ss.train_init_std),
+    c1.select_slider("Initial weight scale", _with(INIT_OPTIONS, state.widget("train_init_std")),
                      key="train_init_std", help="Weights start as N(0, scale²).")
     c2.number_input("Seed", 0, 2**31 - 1, key="train_seed")
     st.slider("Held out for validation", 0.0, 0.5, step=0.05, key="train_val_fraction",
               format="%.2f", help="The tail of the corpus that is never trained on.")
     st.markdown("**Learning and sampling** · these apply to the running network")
     c1, c2 = st.columns(2)
-    c1.select_slider("Learning rate", _with(LR_OPTIONS, ss.train_lr), key="train_lr",
-                     format_func=lambda v: f"{v:g}")
-    c2.select_slider("Gradient clipping", _with(CLIP_OPTIONS, ss.train_clip), key="train_clip",
+    c1.select_slider("Learning rate", _with(LR_OPTIONS, state.widget("train_lr")),
+                     key="train_lr", format_func=lambda v: f"{v:g}")
+    c2.select_slider("Gradient clipping", _with(CLIP_OPTIONS, state.widget("train_clip")),
+                     key="train_clip",
                      format_func=lambda v: f"±{v:g}" if v != "off" else v,
                      help="Each gradient entry is clipped to this range.")
     c1.slider("Sampling temperature", 0.1, 2.0, step=0.05, key="train_temperature",
               help="Low: the most likely characters; high: more adventurous.")
-    c2.select_slider("Sample every (steps)", _with(SAMPLE_EVERY, ss.train_sample_every),
+    c2.select_slider("Sample every (steps)",
+                     _with(SAMPLE_EVERY, state.widget("train_sample_every")),
                      key="train_sample_every")
-    st.number_input("Stop at step (0: never)", 0, training.MAX_TARGET, step=500,
+    st.number_input("Stop at step (0: never)", 0, limits.MAX_TARGET, step=500,
                     key="train_target")
-    return settings_from(ss)  # every widget above has its key: its value is in session state
+    return settings_from({k: state.widget(k) for k in DEFAULTS})  # each widget above has its key
 
 
 def limits_ui() -> None:
     """The server's limits, in an expander."""
     with st.expander("Limits on this server"):
         st.markdown(
-            f"- corpus: at most {training.MAX_CORPUS_BYTES // 2**20} MB of UTF-8 text, at least "
-            f"{training.MIN_CORPUS_CHARS} characters\n"
-            f"- hidden size ≤ {training.MAX_HIDDEN}, sequence length ≤ "
-            f"{training.MAX_SEQ_LEN}, batch size ≤ {training.MAX_BATCH}\n"
+            f"- corpus: at most {limits.MAX_CORPUS_BYTES // 2**20} MB of UTF-8 text, at least "
+            f"{limits.MIN_CORPUS_CHARS} characters\n"
+            f"- hidden size ≤ {limits.MAX_HIDDEN}, sequence length ≤ "
+            f"{limits.MAX_SEQ_LEN}, batch size ≤ {limits.MAX_BATCH}\n"
             f"- training runs in chunks of {training.CHUNK_SECONDS:g} s, so pause answers "
             "quickly; the charts are redrawn about once a second (less often when drawing is "
-            f"slow, so that training keeps {training.TRAIN_SHARE:.0%} of the time); every "
+            f"slow, so that training keeps {train_view.TRAIN_SHARE:.0%} of the time); every "
             "session trains in its own chunks and shares the server's processors with the "
             "others\n"
             f"- {training.MAX_SNAPSHOTS} snapshots (steps "

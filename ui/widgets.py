@@ -2,7 +2,7 @@
 
 Both keep their value for the whole browser session (``persist_state="session"``), so the model
 and the sentence chosen on one page are still there on the next. Per-user state lives only in
-``st.session_state``.
+the session (``ui.state``).
 
     entry = model_picker_ui()          # sidebar: built-in, trained and uploaded models
     text = text_input_ui()             # the sentence, cut to MAX_CHARS, with notices
@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 from rnn import Encoded, RNNError, display_token
+from session.limits import MAX_CHECKPOINT_MB
+from session.shelf import ModelEntry, entry_from_upload
 
-from .models import ModelEntry, add_model, current_key, entry_from_upload, models, set_current
+from . import state
 
 DEFAULT_TEXT = "The keeper climbed the stairs to light the lamp."
 MAX_CHARS = 500  # longer text is cut: the views stay readable and fast
@@ -43,32 +45,18 @@ def unknown_tokens_ui(encoded: Encoded, limit: int = 20) -> None:
         st.caption(f"Not in the model's vocabulary, read as the unknown token: {shown}")
 
 
-def validation_loss(meta: dict) -> float | None:
-    """The checkpoint's validation loss (nats per token), if it recorded one."""
-    val = meta.get("val_loss")
-    if val is None:
-        hist = meta.get("history") or {}
-        vals = hist.get("val_loss") or []
-        val = vals[-1] if vals else None
-    try:
-        return float(val) if val is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
 def model_summary(entry: ModelEntry) -> str:
     """One markdown line about a model: title, size, vocabulary and validation loss."""
     m, v = entry.model, entry.vocab
     parts = [f"**{escape_markdown(entry.label)}**", f"H = {m.hidden_size} hidden neurons",
              f"V = {v.size} {v.unit_name}s"]
-    val = validation_loss(entry.meta)
-    if val is not None:
-        parts.append(f"validation loss {val:.3f} nats per {v.unit_name}")
+    if entry.meta.val_loss is not None:
+        parts.append(f"validation loss {entry.meta.val_loss:.3f} nats per {v.unit_name}")
     return " · ".join(parts)
 
 
 def _pick(key: str) -> None:
-    set_current(st.session_state[key])
+    state.shelf().select(state.widget(key))
 
 
 def _upload_ui(key: str) -> None:
@@ -76,28 +64,28 @@ def _upload_ui(key: str) -> None:
     up_key, done_key, err_key = f"{key}_upload", f"{key}_upload_done", f"{key}_upload_error"
     file = st.file_uploader(
         "Upload a checkpoint (.npz)", type=["npz"], key=up_key,
+        max_upload_size=MAX_CHECKPOINT_MB,
         help="A file saved by RNN Explorer (Train page → download, or `python -m rnn train`).",
     )
     if file is None:
         return
-    if st.session_state.get(done_key) != file.file_id:  # each upload is read once
-        st.session_state[done_key] = file.file_id
-        st.session_state.pop(err_key, None)
+    if state.is_new(done_key, file.file_id):  # each upload is read once
+        state.set_value(err_key, None)
         try:
-            add_model(entry_from_upload(file.name, file.getvalue()))
+            state.shelf().add(entry_from_upload(file.name, file.getvalue()))
         except RNNError as e:  # CheckpointError included: keep the current model
-            st.session_state[err_key] = str(e)
-    if st.session_state.get(err_key):
-        st.error(f"Could not load this file: {st.session_state[err_key]} "
+            state.set_value(err_key, str(e))
+    if state.value(err_key):
+        st.error(f"Could not load this file: {state.value(err_key)} "
                  "The model shown has not changed.")
 
 
 def model_picker_ui(*, where=None, key: str = "model_picker", upload: bool = True) -> ModelEntry:
     """Choose the model to look at; returns the current ``ModelEntry``.
 
-    Lists this session's models (``ui.models.models()``: built-ins, the trained model and its
-    snapshots, uploads) in a select box, with an optional checkpoint uploader below it.
-    The choice is ``ui.models.current()``, shared by every page.
+    Lists this session's models (``state.shelf()``: built-ins, the trained model and its
+    snapshots, uploads, scaled copies) in a select box, with an optional checkpoint uploader
+    below it. The choice is the shelf's current model, shared by every page.
 
     Parameters
     ----------
@@ -110,18 +98,18 @@ def model_picker_ui(*, where=None, key: str = "model_picker", upload: bool = Tru
         if upload:
             with st.expander("Upload a checkpoint", icon=":material/upload:"):
                 _upload_ui(key)
-        ms = models()
-        if not ms:  # no built-in checkpoints in models/ and nothing trained or uploaded yet
+        shelf = state.shelf()
+        if not len(shelf):  # no built-in checkpoints in models/ and nothing trained or uploaded
             st.info("No model is loaded yet. Train one on the **Train live** page, or upload one.")
             st.stop()
-        st.session_state[key] = current_key()  # follows add_model / set_current from any page
+        state.preset(key, shelf.current_key)  # follows the shelf's current model from any page
         with box:
             st.selectbox(
-                "Model", list(ms), key=key, format_func=lambda k: ms[k].label,
+                "Model", shelf.keys(), key=key, format_func=lambda k: shelf[k].label,
                 on_change=_pick, args=(key,),
                 help="Built-in models, the one you trained on the Train page, and uploads.",
             )
-    return models()[current_key()]
+    return shelf.current
 
 
 @dataclass(frozen=True)
@@ -145,10 +133,10 @@ def text_input_ui(
 
     Text over ``max_chars`` characters is cut (with an ``st.info`` notice when ``notices``);
     empty or white-space-only text gets a friendly prompt and ``TextChoice.empty`` is True.
-    To preset the text (e.g. from the URL), set ``st.session_state[key]`` before calling.
+    To preset the text (e.g. from the URL), call ``state.preset(key, text)`` before it.
     """
-    if key not in st.session_state:
-        st.session_state[key] = default
+    if state.widget(key) is None:
+        state.preset(key, default)
     raw = st.text_input(label, key=key, persist_state="session",
                         placeholder="Type a sentence and press Enter",
                         help=f"Press Enter to run the network. At most {max_chars} characters "

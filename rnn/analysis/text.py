@@ -42,12 +42,12 @@ def prepare_text(vocab: Vocab, text: str, max_tokens: int, min_tokens: int = 1) 
     return PreparedText(kept, n)
 
 
-def reference_text(meta: dict, max_chars: int = 5000) -> tuple[str, str]:
+def reference_text(corpus: str | None, max_chars: int = 5000) -> tuple[str, str]:
     """The first ``max_chars`` of the built-in corpus a model was trained on, and its title.
 
-    Returns ``("", "")`` when the model's metadata names no built-in corpus.
+    ``corpus`` is ``ModelMeta.corpus``. Returns ``("", "")`` when it names no built-in corpus.
     """
-    name = meta.get("corpus")
+    name = corpus
     if not isinstance(name, str) or name not in CORPORA:
         return "", ""
     return load_corpus(name)[:max_chars], CORPORA[name].title

@@ -1,4 +1,5 @@
-"""The plain training-chunk function and run helpers behind the Train live page (no Streamlit)."""
+"""The training run behind the Train live page, driven without Streamlit: chunks, pause,
+divergence, limits, checkpoints and the metadata a trained model carries."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from rnn import CheckpointError, RNNError, TrainConfig, load_corpus
-from ui import training
+from rnn import CheckpointError, ModelMeta, RNNError, TrainConfig, load_checkpoint, load_corpus
+from session import checkpoints, limits, train_view, training
 
 TEXT = load_corpus("english")[:6000]
 CFG = TrainConfig(hidden_size=16, seq_len=10, batch_size=2, eval_every=20)
@@ -80,7 +81,7 @@ def test_target_pauses_the_run():
     run.playing, run.target = True, 42
     training.run_chunk(run, seconds=5)
     assert run.steps == 42 and not run.playing
-    p = training.progress(run)
+    p = train_view.progress(run)
     assert p.fraction == 1.0
 
 
@@ -135,11 +136,11 @@ def test_chart_data_waits_for_a_chunk_in_flight_and_is_a_copy():
     run = _run()
     thread, _ = _in_thread(training.run_chunk, run, seconds=None, max_steps=300)
     _wait_for_steps(run, thread)
-    c = training.chart_data(run)  # taken after the chunk: one state for every chart
+    c = train_view.chart_data(run)  # taken after the chunk: one state for every chart
     assert c.steps == run.steps == 300 and c.history.step == list(range(1, 301))
     assert c.samples == run.samples and c.samples[-1][0] == 300
     np.testing.assert_array_equal(c.W_h, run.trainer.model.W_h.astype(np.float32))
-    assert training.progress(run).steps == 300
+    assert train_view.progress(run).steps == 300
     training.run_chunk(run, seconds=None, max_steps=5)
     assert len(c.history.loss) == 300 and c.samples[-1][0] == 300  # unchanged by training
 
@@ -198,15 +199,15 @@ def test_huge_init_diverges_at_once():
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 30, "binary"),
     ("caf\u00e9 ".encode("latin-1") * 100, "not UTF-8"),
     (b"a" * 500, "single character"),
-    (b"x" * (training.MAX_CORPUS_BYTES + 1), "limit"),
+    (b"x" * (limits.MAX_CORPUS_BYTES + 1), "limit"),
 ])
 def test_bad_corpora_get_plain_messages(data, words):
     with pytest.raises(RNNError, match=words):
-        training.check_corpus(training.text_from_bytes(data))
+        limits.check_corpus(limits.corpus_from_bytes(data))
 
 
 def test_utf8_with_bom_is_read():
-    assert training.text_from_bytes("\ufeffhé".encode()) == "hé"
+    assert limits.corpus_from_bytes("\ufeffhé".encode()) == "hé"
 
 
 def test_limits_are_enforced():
@@ -225,7 +226,7 @@ def test_changed_settings_names_architecture_and_corpus_only():
 def test_checkpoint_round_trip_continues_exactly():
     run, ref = _run(), _run()
     training.run_chunk(run, seconds=None, max_steps=40)
-    resumed = training.resume_run(training.checkpoint_of(run), TEXT, "english")
+    resumed = checkpoints.resume_run(checkpoints.checkpoint_of(run), TEXT, "english")
     assert resumed.steps == 40 and "exactly" in resumed.resumed
     training.run_chunk(resumed, seconds=None, max_steps=30)
     training.run_chunk(ref, seconds=None, max_steps=70)
@@ -236,14 +237,14 @@ def test_checkpoint_on_other_text_starts_a_fresh_pass():
     run = _run()
     training.run_chunk(run, seconds=None, max_steps=10)
     other = load_corpus("hello")
-    resumed = training.resume_run(training.checkpoint_of(run), other, "hello")
+    resumed = checkpoints.resume_run(checkpoints.checkpoint_of(run), other, "hello")
     assert "other text" in resumed.resumed and resumed.steps == 10
 
 
 @pytest.mark.parametrize("data", [b"", b"not a zip at all", b"PK\x03\x04broken"])
 def test_bad_checkpoints_raise_checkpoint_errors(data):
     with pytest.raises(CheckpointError):
-        training.resume_run(data, TEXT, "english")
+        checkpoints.resume_run(data, TEXT, "english")
 
 
 def test_snapshot_model_is_a_copy_and_unknown_step_is_an_error():
@@ -253,3 +254,27 @@ def test_snapshot_model_is_a_copy_and_unknown_step_is_an_error():
     assert not np.all(run.snapshots[0].model.W_h == 1.0)
     with pytest.raises(RNNError):
         training.snapshot_model(run, 12345)
+
+
+def test_a_trained_model_carries_its_corpus_whether_explored_or_downloaded():
+    """One metadata for both hand-offs: "Explore this model" and the checkpoint download."""
+    run = _run()
+    training.run_chunk(run, seconds=None, max_steps=12)
+    explored = run.model_meta()
+    assert explored.corpus == "english" and explored.snapshot_step == 12
+    assert explored.config == run.trainer.config and explored.history.step == list(range(1, 13))
+    assert explored.val_loss == run.trainer.history.val_loss[-1]
+    _, _, doc = load_checkpoint(checkpoints.checkpoint_of(run))
+    downloaded = ModelMeta.from_dict(doc)
+    assert (downloaded.title, downloaded.description, downloaded.corpus) == (
+        explored.title, explored.description, explored.corpus)
+    assert run.model_meta(0).snapshot_step == 0 and "step 0" in run.model_meta(0).description
+
+
+def test_live_settings_are_checked_before_they_apply():
+    run = _run()
+    with pytest.raises(RNNError, match="clipping"):
+        training.apply_live(run, clip=-1.0, clip_set=True)
+    assert run.trainer.config.clip == CFG.clip  # unchanged
+    training.apply_live(run, clip=2.0, clip_set=True)
+    assert run.trainer.config.clip == 2.0

@@ -1,0 +1,141 @@
+"""The one module that touches ``st.session_state``: its keys, one guarded init, one cache.
+
+Every key is a constant here, in one style (snake_case, prefixed by the page that owns it).
+Widget keys are the widgets' own (``text``, ``step``, ``train_lr`` ...): the widgets write
+them; code presets them only through ``preset``. The session's objects (the model shelf, the
+training run, the cache) live in ``session/``; this module only keeps them.
+
+Functions take an optional ``state`` (a mapping such as AppTest's ``session_state``) so tests
+read the same objects the pages use; by default it is ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import streamlit as st
+
+from session.cache import Memo
+from session.shelf import Shelf
+from session.training import TrainRun
+
+SHELF = "shelf"  # session.shelf.Shelf: every model of this session and the current one
+TRAIN_RUN = "train_run"  # session.training.TrainRun or absent
+MEMO = "memo"  # session.cache.Memo: results kept between reruns
+NAV_REDIRECTED = "nav_redirected"  # the page guard has rerun once through app.py
+TRAIN_CORPUS_NOW = "train_corpus_now"  # the usable corpus on the Train page's left, if any
+TRAIN_NEW_RUN = "train_new_run"  # flag: start a new run with the settings on the left
+TRAIN_MESSAGE = "train_message"  # an error a Train page callback left for the page
+TRAIN_NOTICE = "train_notice"  # what resuming a checkpoint did
+ATLAS_CLICKED = "atlas_clicked"  # the atlas grid's selection already applied
+EXPLORER_URL_READ = "explorer_url_read"  # the Explorer took its view from the URL once
+EXPLORER_LAST_VIEW = "explorer_last_view"  # (model key, text) the step belongs to
+EXPLORER_PLAYING = "explorer_playing"
+EXPLORER_NEXT_TICK = "explorer_next_tick"  # monotonic time of the next automatic step
+EXPLORER_REGISTERED = "explorer_registered"  # the play interval the step view's timer has
+
+
+def _state(state: Any = None) -> Any:
+    return st.session_state if state is None else state
+
+
+def init(defaults: Mapping[str, Any] | None = None, state: Any = None) -> None:
+    """Create the session's objects once, and give widgets their defaults (never overwritten)."""
+    s = _state(state)
+    if SHELF not in s:
+        s[SHELF] = Shelf.with_builtins()
+    if MEMO not in s:
+        s[MEMO] = Memo()
+    for key, value in (defaults or {}).items():
+        if key not in s:
+            s[key] = value
+
+
+# -- the session's objects -----------------------------------------------------------------------
+
+
+def shelf(state: Any = None) -> Shelf:
+    """This session's models (built-ins loaded on first use)."""
+    init(state=state)
+    return _state(state)[SHELF]
+
+
+def train_run(state: Any = None) -> TrainRun | None:
+    """This session's training run, if there is one."""
+    return _state(state).get(TRAIN_RUN)
+
+
+def set_train_run(run: TrainRun | None, state: Any = None) -> None:
+    s = _state(state)
+    if run is None:
+        s.pop(TRAIN_RUN, None)
+    else:
+        s[TRAIN_RUN] = run
+
+
+def cached(name: str, key: Any, make: Callable[[], Any]) -> Any:
+    """``make()``, computed once per ``key`` and kept for this session under ``name`` (one
+    result per name; keys compare as in ``session.cache.same_key``)."""
+    init()
+    return st.session_state[MEMO].get(name, key, make)
+
+
+# -- widgets -------------------------------------------------------------------------------------
+
+
+def widget(key: str, default: Any = None) -> Any:
+    """A widget's value (or ``default`` before the widget exists)."""
+    return st.session_state.get(key, default)
+
+
+def preset(key: str, value: Any) -> None:
+    """Set a widget's value before it is drawn (from the URL, a checkpoint, a clamp ...)."""
+    st.session_state[key] = value
+
+
+def clamp_step(key: str, T: int, *, last_first: bool = False) -> int:
+    """Keep a step widget inside a text of T steps (0 .. T-1); returns the step.
+
+    With ``last_first``, a step never set starts at the last step.
+    """
+    now = st.session_state.get(key)
+    start = T - 1 if last_first else 0
+    t = min(max(start if now is None else int(now), 0), max(T - 1, 0))
+    if now is None or t != now:  # only then: a write would undo key presses still in flight
+        st.session_state[key] = t
+    return t
+
+
+def is_new(seen_key: str, signature: Any) -> bool:
+    """True once per new event (a chart selection, an upload): ``signature`` differs from the
+    one last seen under ``seen_key``, which it then becomes."""
+    if st.session_state.get(seen_key) == signature:
+        return False
+    st.session_state[seen_key] = signature
+    return True
+
+
+# -- flags and messages ----------------------------------------------------------------------------
+
+
+def once(key: str) -> bool:
+    """True the first time it is asked for ``key`` in this session, False after."""
+    if st.session_state.get(key):
+        return False
+    st.session_state[key] = True
+    return True
+
+
+def value(key: str, default: Any = None) -> Any:
+    """A non-widget value this module keeps (a key constant above)."""
+    return st.session_state.get(key, default)
+
+
+def set_value(key: str, v: Any) -> None:
+    st.session_state[key] = v
+
+
+def take(key: str, default: Any = None) -> Any:
+    """A value left for the next script run (a message, a request), removed as it is read."""
+    return st.session_state.pop(key, default)
