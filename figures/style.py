@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -14,6 +16,14 @@ SIGNED_SCALE = "RdBu_r"
 SIGNED_STOPS = [[pos, color] for pos, color in go.Heatmap(colorscale=SIGNED_SCALE).colorscale]
 PROB_SCALE = "Blues"
 FONT = dict(family="Inter, system-ui, sans-serif", size=13)
+
+
+def plain(tok: str) -> str:
+    """A token as plotly text: visible white space, and ``<``, ``>``, ``&`` shown literally.
+
+    Plotly reads a small set of HTML-like tags in labels; escaping keeps user text as text.
+    """
+    return html.escape(display_token(tok), quote=False)
 
 
 def unique_labels(tokens: list[str]) -> list[str]:

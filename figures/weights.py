@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .explorer import plain
-from .style import base_layout, signed_heatmap
+from .style import base_layout, plain, signed_heatmap
 
 # name -> (what a row is, what a column is, a one-line reading of one entry)
 WEIGHTS = {

@@ -1,21 +1,20 @@
-"""The explorer page, driven headless with AppTest: the numbers on screen are model.forward's."""
+"""The explorer page, driven headless with AppTest: the step view gets model.forward's numbers."""
 
 from __future__ import annotations
 
 import json
-import re
-import time
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import rnn.model
-from figures.explorer import STEP_PANELS, UNKNOWN, top_k
 from rnn import RNN, CheckpointError, Vocab, checkpoint_bytes, load_checkpoint
+from session.explorer import decode_payload
 from session.shelf import entry_from_upload
 from tests.conftest import REPO, open_app
 from tests.conftest import plotly_array as decode
+from ui import state
 from ui.widgets import DEFAULT_TEXT, MAX_CHARS
 
 PAGE = "pages/explorer.py"
@@ -32,167 +31,142 @@ def charts(at: AppTest) -> dict[str, dict]:
     return {el.key: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
 
 
+def step_views(at: AppTest) -> list:
+    return list(at.get("bidi_component"))
+
+
+def received(at: AppTest) -> tuple[dict, dict[str, np.ndarray]]:
+    """What the step view component received: the header (with the view) and the arrays."""
+    (el,) = step_views(at)
+    assert el.proto.WhichOneof("data") == "bytes"  # packed, not JSON lists of floats
+    return decode_payload(el.proto.bytes)
+
+
 def forward(model_key: str, text: str):
     model, vocab, _ = load_checkpoint(REPO / "models" / f"{model_key}.npz")
     enc = vocab.encode_report(text)
     return model, vocab, enc, model.forward(enc.ids)
 
 
-def latex_numbers(at: AppTest) -> list[float]:
-    """The numbers of the equation's numeric lines: W_i x, W_h h, b_h, a, h."""
-    body = at.latex[0].value.split(r"\\", 1)[1]  # the lines after the symbolic one
-    return [float(x) for x in re.findall(r"-?\d+\.\d+", _signed(body))]
-
-
-def _signed(body: str) -> str:
-    """Join '- 0.12' into '-0.12' and drop '+ ' so every number carries its own sign."""
-    return re.sub(r"-\s+(\d)", r"-\1", body.replace("+ ", ""))
+def assert_trace_received(at: AppTest, model: RNN, vocab: Vocab, text: str) -> None:
+    """The component's arrays are model.forward's over text (float32), its tokens the text's."""
+    header, arrays = received(at)
+    enc = vocab.encode_report(text)
+    trace = model.forward(enc.ids)
+    assert header["tokens"] == enc.tokens and header["H"] == model.hidden_size
+    for name in ("Wi_x", "Wh_h", "a", "h"):
+        np.testing.assert_array_equal(arrays[name], getattr(trace, name).astype(np.float32))
+    np.testing.assert_array_equal(arrays["W_h"], model.W_h.astype(np.float32))
+    np.testing.assert_array_equal(arrays["b_h"], model.b_h.astype(np.float32))
+    t = len(enc.ids) // 2
+    np.testing.assert_array_equal(arrays["top_p"][t],
+                                  np.sort(trace.probs[t])[::-1][:10].astype(np.float32))
 
 
 def step_of(at: AppTest) -> int:
     return int(at.session_state["step"])
 
 
-# -- the page runs and shows the model's numbers ---------------------------------------------
+# -- the page runs and sends the model's numbers ---------------------------------------------
 
 def test_default_view():
     at = open_explorer()
     assert at.title[0].value == "Explorer"
     assert at.text_input(key="text").value == DEFAULT_TEXT
-    assert at.slider(key="step").value == 0
-    assert set(charts(at)) == {"explorer_strip", "explorer_grid", "explorer_pred",
-                               "explorer_neuron_strip", "explorer_over_time"}
+    assert step_of(at) == 0 and int(at.session_state["neuron"]) == 0
+    assert not charts(at)  # the step view is not plotly any more
+    header, _ = received(at)
+    assert header["view"]["step"] == 0 and header["view"]["neuron"] == 0
+    assert header["view"]["colour"] == "own"  # each term its own scale: the readable default
+    assert header["T"] == len(DEFAULT_TEXT)
     assert "English" in at.markdown[0].value and "validation loss" in at.markdown[0].value
     assert dict(at.query_params) == {"text": DEFAULT_TEXT, "step": "0", "model": "english",
-                                     "neuron": "0"}
+                                     "neuron": "0", "colour": "own"}
     assert not at.warning and not at.error
 
 
 @pytest.mark.parametrize("model_key", ["english", "brackets"])
-def test_heatmaps_equal_model_forward(model_key):
+def test_step_view_receives_model_forward(model_key):
     text = "([{}]) The keeper." if model_key == "brackets" else DEFAULT_TEXT
     at = open_explorer(model=model_key, text=text)
-    at.button(key="next").click().run()
-    at.button(key="next").click().run()
-    at.number_input(key="neuron").set_value(7).run()
-    assert step_of(at) == 2
-    model, vocab, enc, trace = forward(model_key, text)
-    t, j, H = 2, 7, model.hidden_size
-    figs = charts(at)
-
-    grids = {tr["name"]: tr for tr in figs["explorer_grid"]["data"] if tr["type"] == "heatmap"}
-    want = {"Wi_x": trace.Wi_x[t], "Wh_h": trace.Wh_h[t], "b_h": model.b_h, "a": trace.a[t],
-            "h": trace.h[t]}
-    assert list(grids) == [key for key, _, _ in STEP_PANELS]
-    for key, hm in grids.items():
-        np.testing.assert_allclose(decode(hm["z"]).ravel()[:H], want[key], rtol=0, atol=1e-12)
-
-    z = decode(figs["explorer_over_time"]["data"][0]["z"]).astype(float)
-    np.testing.assert_allclose(z[:, : t + 1], trace.h[: t + 1].T, atol=1e-6)
-    assert np.isnan(z[:, t + 1:]).all()
-
-    bars = figs["explorer_pred"]["data"][0]
-    ids = top_k(trace.probs[t], 10)
-    np.testing.assert_allclose(decode(bars["x"])[:10], trace.probs[t, ids], atol=1e-12)
-
-    strip = figs["explorer_neuron_strip"]["data"][0]["marker"]["color"]
-    np.testing.assert_allclose(decode(strip).astype(float), trace.h[:, j], atol=1e-12)
-
-    # the actual next token: its probability and -ln p, as printed
-    nxt = int(enc.ids[t + 1])
-    p = trace.probs[t, nxt]
-    shown = next(m.value for m in at.markdown if "Next in your text" in m.value)
-    assert f"p = {p:.4f}" in shown and f"**{-np.log(p):.3f}**" in shown
+    model, vocab, _, _ = forward(model_key, text)
+    assert_trace_received(at, model, vocab, text)
 
 
-def test_equation_numbers_are_the_trace():
+def test_the_step_and_neuron_can_be_read_and_set():
     at = open_explorer()
-    at.slider(key="step").set_value(9).run()
-    at.number_input(key="neuron").set_value(42).run()
-    _, _, _, trace = forward("english", DEFAULT_TEXT)
-    model = forward("english", DEFAULT_TEXT)[0]
-    t, j = 9, 42
-    src = at.latex[0].value
-    assert f"h_{{{t}}}[{j}]" in src and rf"(W_h h_{{{t - 1}}})[{j}]" in src
-    wi_x, wh_h, b_h, a, h = latex_numbers(at)
-    assert wi_x == pytest.approx(trace.Wi_x[t, j], abs=5e-5)
-    assert wh_h == pytest.approx(trace.Wh_h[t, j], abs=5e-5)
-    assert b_h == pytest.approx(model.b_h[j], abs=5e-5)
-    assert a == pytest.approx(trace.a[t, j], abs=5e-5)
-    assert h == pytest.approx(trace.h[t, j], abs=5e-5)
-    assert at.query_params["neuron"] == "42" and at.query_params["step"] == "9"
-
-
-def test_typing_text_changes_view_and_url():
-    at = open_explorer()
-    at.slider(key="step").set_value(5).run()
-    at.text_input(key="text").input("hello there").run()
+    seq = received(at)[0]["view"]["seq"]
+    at.session_state["step"] = 9
+    at.session_state["neuron"] = 42
+    at.run()
     assert not at.exception
-    assert step_of(at) == 0  # a new text starts at its beginning
-    assert at.slider(key="step").max == len("hello there") - 1
-    strip = charts(at)["explorer_strip"]["data"][0]
-    assert strip["text"] == ["h", "e", "l", "l", "o", "␣", "t", "h", "e", "r", "e"]
-    assert at.query_params["text"] == "hello there"
+    view = received(at)[0]["view"]
+    assert (view["step"], view["neuron"]) == (9, 42)
+    assert view["seq"] > seq  # the browser takes a view the server moved
+    assert at.query_params["step"] == "9" and at.query_params["neuron"] == "42"
+    at.session_state["step"] = 10_000  # clamped to the text
+    at.run()
+    assert step_of(at) == len(DEFAULT_TEXT) - 1
 
 
-def test_buttons_and_slider_move_the_step():
-    at = open_explorer()
-    T = len(DEFAULT_TEXT)
-    before = charts(at)["explorer_grid"]
-    at.button(key="next").click().run()
-    assert step_of(at) == 1 and at.query_params["step"] == "1"
-    assert charts(at)["explorer_grid"] != before
-    at.button(key="last").click().run()
-    assert step_of(at) == T - 1
-    at.button(key="next").click().run()
-    assert step_of(at) == T - 1  # stays at the end
-    assert any("last token" in c.value for c in at.caption)
-    at.button(key="prev").click().run()
-    assert step_of(at) == T - 2
-    at.button(key="first").click().run()
-    assert step_of(at) == 0
-    at.button(key="prev").click().run()
-    assert step_of(at) == 0
-
-
-def test_trace_is_computed_once_per_text(monkeypatch):
+def test_a_rerun_keeps_the_trace_and_the_view(monkeypatch):
     at = open_explorer()
     calls = []
-    forward = rnn.model.RNN.forward
+    forward_ = rnn.model.RNN.forward
 
     def counted(self, ids, h0=None):
         calls.append(len(ids))
-        return forward(self, ids, h0)
+        return forward_(self, ids, h0)
 
     monkeypatch.setattr(rnn.model.RNN, "forward", counted)
-    at.button(key="next").click().run()
-    at.number_input(key="neuron").set_value(3).run()
-    assert calls == []  # stepping and picking a neuron read the kept trace
+    before = received(at)
+    at.session_state["explorer_weights"] = True  # any rerun that is not a text or model change
+    at.run()
+    at.session_state["step"] = 4  # a step moved by the server: sent again, not computed again
+    at.run()
+    assert calls == []  # model.forward ran once, for the first run
+    after = received(at)
+    assert after[0]["trace_id"] == before[0]["trace_id"] and after[0]["view"]["step"] == 4
     at.text_input(key="text").input("another text").run()
     assert calls == [len("another text")]
 
 
-def test_play_advances_and_pause_stops():
+def test_typing_text_changes_view_and_url():
     at = open_explorer()
-    at.session_state["explorer_speed"] = "fast"
-    at.button(key="play").click().run()
-    assert at.button(key="pause").label == "Pause"  # playing
-    time.sleep(0.3)  # fast = 5 tokens/s
+    at.session_state["step"] = 5
     at.run()
-    assert step_of(at) >= 1
-    at.button(key="pause").click().run()
-    assert at.button(key="play").label == "Play"  # paused
-    stopped = step_of(at)
-    time.sleep(0.3)
-    at.run()
-    assert step_of(at) == stopped
+    at.text_input(key="text").input("hello there").run()
+    assert not at.exception
+    assert step_of(at) == 0  # a new text starts at its beginning
+    header, _ = received(at)
+    assert header["view"]["step"] == 0 and header["T"] == len("hello there")
+    assert header["tokens"] == list("hello there")
+    assert at.query_params["text"] == "hello there"
 
 
-def test_play_at_the_end_starts_over():
+def test_colour_modes():
     at = open_explorer()
-    at.button(key="last").click().run()
-    at.button(key="play").click().run()
-    assert step_of(at) == 0 and at.button(key="pause").label == "Pause"  # playing again
+    assert at.segmented_control(key="explorer_colour").value == "own"
+    at.segmented_control(key="explorer_colour").set_value("shared").run()
+    header, arrays = received(at)
+    assert header["view"]["colour"] == "shared" and at.query_params["colour"] == "shared"
+    scales = header["scales"]
+    # one range for all four terms covers them all; each term's own range fits that term
+    assert scales["shared"] >= scales["b_h"] and scales["Wi_x"] < scales["shared"]
+    assert scales["Wi_x"] == pytest.approx(float(np.percentile(np.abs(arrays["Wi_x"]), 99)))
+
+
+def test_a_model_trained_here_is_explored_with_its_own_numbers():
+    at = open_app("pages/train.py")
+    at.number_input(key="train_hidden").set_value(16).run()
+    for _ in range(3):
+        at.button(key="train_step").click().run()
+    at.button(key="train_explore").click().run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    entry = state.shelf(at.session_state)["trained"]
+    assert at.selectbox(key="model_picker").value == "trained" and entry.model.hidden_size == 16
+    assert_trace_received(at, entry.model, entry.vocab, at.text_input(key="text").value)
 
 
 def test_weights_expander_shows_weights_and_spectral_radius():
@@ -216,7 +190,7 @@ def test_empty_text_gets_a_prompt(text):
     at.text_input(key="text").input(text).run()
     assert not at.exception and not at.error
     assert any("Type a sentence" in i.value for i in at.info)
-    assert not charts(at)
+    assert not step_views(at)
 
 
 def test_long_text_is_cut_with_notice():
@@ -225,8 +199,8 @@ def test_long_text_is_cut_with_notice():
     at.text_input(key="text").input(long).run()
     assert not at.exception
     assert any("900 characters" in i.value and str(MAX_CHARS) in i.value for i in at.info)
-    assert at.slider(key="step").max == MAX_CHARS - 1
-    assert len(charts(at)["explorer_strip"]["data"][0]["text"]) == MAX_CHARS
+    header, arrays = received(at)
+    assert header["T"] == MAX_CHARS and arrays["h"].shape[0] == MAX_CHARS
     assert at.query_params["text"] == long[:MAX_CHARS]
 
 
@@ -241,11 +215,10 @@ def test_unknown_characters_are_shown_and_explained():
     warning = " ".join(w.value for w in at.warning)
     for tok in enc.unknown_tokens:
         assert tok in warning
-    strip = charts(at)["explorer_strip"]["data"][0]
-    assert len(strip["text"]) == len(text)  # nothing dropped
-    line = strip["marker"]["line"]["color"]
-    assert all(line[i] == UNKNOWN for i in unknown if i != 0)
-    assert "<" not in strip["text"] and "&lt;" in strip["text"]  # shown as text, not markup
+    header, _ = received(at)
+    assert header["tokens"] == list(text)  # nothing dropped; the browser writes them as text
+    assert header["unknown"] == unknown  # outlined in red there
+    assert all(header["ids"][i] == 0 for i in unknown)
 
 
 def test_markdown_in_text_is_not_rendered():
@@ -257,13 +230,17 @@ def test_markdown_in_text_is_not_rendered():
 
 
 def test_link_reproduces_the_view():
-    at = open_explorer(text="([{}])", step="3", model="brackets", neuron="11")
+    at = open_explorer(text="([{}])", step="3", model="brackets", neuron="11", colour="shared")
     assert not at.warning
     assert at.text_input(key="text").value == "([{}])"
-    assert step_of(at) == 3 and at.number_input(key="neuron").value == 11
+    assert step_of(at) == 3 and int(at.session_state["neuron"]) == 11
+    view = received(at)[0]["view"]
+    assert (view["step"], view["neuron"]) == (3, 11)
     assert at.selectbox(key="model_picker").value == "brackets"
     assert dict(at.query_params) == {"text": "([{}])", "step": "3", "model": "brackets",
-                                     "neuron": "11"}
+                                     "neuron": "11", "colour": "shared"}
+    assert at.segmented_control(key="explorer_colour").value == "shared"
+    assert received(at)[0]["view"]["colour"] == "shared"
 
 
 @pytest.mark.parametrize(
@@ -275,6 +252,7 @@ def test_link_reproduces_the_view():
         ({"neuron": "128"}, "neuron “128”"),
         ({"neuron": "1.5e9"}, "neuron “1\\.5e9”"),
         ({"model": "nope<script>"}, "model named “nope&lt;script\\>”"),
+        ({"colour": "pink"}, "colours “pink”"),
     ],
 )
 def test_bad_query_params_fall_back_with_notice(params, says):
@@ -282,9 +260,9 @@ def test_bad_query_params_fall_back_with_notice(params, says):
     assert not at.exception and not at.error
     notes = " ".join(w.value for w in at.warning)
     assert says in notes
-    assert step_of(at) == 0 and at.number_input(key="neuron").value == 0
+    assert step_of(at) == 0 and int(at.session_state["neuron"]) == 0
     assert at.query_params["model"] == "english"
-    assert charts(at)  # the page still shows its view
+    assert step_views(at)  # the page still shows its view
 
 
 def test_bad_upload_keeps_the_current_model():
@@ -294,7 +272,7 @@ def test_bad_upload_keeps_the_current_model():
     assert not at.exception
     assert any("not a checkpoint file" in e.value for e in at.error)
     assert at.selectbox(key="model_picker").value == "english"
-    assert charts(at)
+    assert step_views(at)
 
 
 def test_good_upload_becomes_the_model():
@@ -307,10 +285,7 @@ def test_good_upload_becomes_the_model():
     assert not at.exception and not at.error
     assert at.selectbox(key="model_picker").value == "upload-tiny"
     assert at.query_params["model"] == "upload-tiny"
-    hm = next(tr for tr in charts(at)["explorer_grid"]["data"] if tr["name"] == "h")  # h_t
-    enc = vocab.encode_report(DEFAULT_TEXT)
-    np.testing.assert_allclose(decode(hm["z"]).ravel()[:6], model.forward(enc.ids).h[0],
-                               atol=1e-12)
+    assert_trace_received(at, model, vocab, DEFAULT_TEXT)
 
 
 def test_entry_from_upload_rejects_bad_bytes():

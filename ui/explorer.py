@@ -1,102 +1,68 @@
-"""State of the explorer page: the forward pass of (model, text), the URL, the playback clock.
+"""State of the explorer page: the packed trace of (model, text), the view, the URL.
 
-The forward pass of a (model, text) pair is computed once per session (``state.cached``), so
-moving the step or choosing a neuron never reruns the model. Every number the page shows is
-read from that ``Trace``.
+The forward pass of a (model, text) pair is computed and packed once per session
+(``state.cached``); stepping happens in the browser, which reports the step and the neuron back
+once it pauses. Every number the page shows comes from that Trace.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
-import numpy as np
 import streamlit as st
 
-from figures.explorer import signed_zmax
-from rnn import RNN, Encoded, Trace, Vocab
+from figures.style import SIGNED_STOPS
 from rnn.vocab import tokenize
+from session.explorer import (
+    COLOUR_MODES,
+    DEFAULT_COLOUR,
+    ExplorerView,
+    StepTrace,
+    build_step_trace,
+)
 from session.shelf import ModelEntry
 
 from . import state
+from .step_view import KEY as STEP_VIEW_KEY
 from .widgets import DEFAULT_TEXT, MAX_CHARS, escape_markdown
 
-URL_KEYS = ("text", "step", "model", "neuron")  # the query parameters that reproduce a view
-SPEEDS = {"slow": 1.0, "medium": 2.5, "fast": 5.0}  # tokens per second while playing
+URL_KEYS = ("text", "step", "model", "neuron", "colour")  # query parameters that reproduce a view
 
 
-@dataclass
-class ForwardPass:
-    """One forward pass of a model over a text, with what the page reads from it."""
-
-    model_key: str
-    model: RNN  # kept to notice a replaced model under the same key (e.g. "trained")
-    vocab: Vocab
-    text: str
-    encoded: Encoded  # ids (T,), tokens and the unknown ones
-    trace: Trace  # every intermediate, (T, H) and (T, V)
-    zmax: float  # colour range of the terms of a_t over the whole text, the same at every step
-
-    @property
-    def T(self) -> int:
-        return len(self.encoded.ids)
-
-    @property
-    def tokens(self) -> list[str]:
-        return self.encoded.tokens
-
-    def step_arrays(self, t: int) -> dict[str, np.ndarray]:
-        """The H-vectors of step t: W_i x_t, W_h h_{t-1}, b_h, a_t, h_t (all from the Trace)."""
-        tr = self.trace
-        return {"Wi_x": tr.Wi_x[t], "Wh_h": tr.Wh_h[t], "b_h": self.model.b_h, "a": tr.a[t],
-                "h": tr.h[t]}
-
-    def next_id(self, t: int) -> int | None:
-        """Id of the token that follows step t in the text (None at the last step)."""
-        return int(self.encoded.ids[t + 1]) if t + 1 < self.T else None
-
-    def next_prob(self, t: int) -> float | None:
-        """p_t of the token that really comes next."""
-        nxt = self.next_id(t)
-        return None if nxt is None else float(self.trace.probs[t, nxt])
-
-    def step_losses(self) -> np.ndarray:
-        """-ln p_t[next] at every step but the last, nats (T-1,)."""
-        return self.trace.step_loss(self.encoded.ids[1:])
-
-    def next_loss(self, t: int) -> float | None:
-        """-ln p_t[next], the cross-entropy this step costs (nats)."""
-        return None if t + 1 >= self.T else float(self.step_losses()[t])
-
-    def mean_loss(self) -> float | None:
-        """Mean -ln p_t[next] over the text: what the validation loss measures, on this text."""
-        return None if self.T < 2 else float(np.mean(self.step_losses()))
+def explorer_trace(entry: ModelEntry, text: str) -> StepTrace:
+    """The packed forward pass of ``entry`` over ``text``, computed once per (model, text)."""
+    return state.cached(
+        "explorer_trace", (entry.key, entry.model, entry.vocab, text),
+        lambda: build_step_trace(entry.key, entry.model, entry.vocab, text, SIGNED_STOPS))
 
 
-def forward_pass(entry: ModelEntry, text: str) -> ForwardPass:
-    """The forward pass of ``entry`` over ``text``, computed once per (model, text) per session."""
-
-    def make() -> ForwardPass:
-        encoded = entry.vocab.encode_report(text)
-        trace = entry.model.forward(encoded.ids)
-        zmax = signed_zmax(trace.Wi_x, trace.Wh_h, trace.a, entry.model.b_h, q=99)
-        return ForwardPass(entry.key, entry.model, entry.vocab, text, encoded, trace, zmax)
-
-    return state.cached("explorer_pass", (entry.key, entry.model, entry.vocab, text), make)
+def _view() -> ExplorerView:
+    view = state.value(state.EXPLORER_VIEW)
+    if view is None:
+        view = ExplorerView()
+        state.set_value(state.EXPLORER_VIEW, view)
+    return view
 
 
-def neuron_equation(fwd: ForwardPass, t: int, j: int) -> str:
-    """LaTeX of h_t[j] = tanh((W_i x_t)[j] + (W_h h_{t-1})[j] + b_h[j]) with the Trace's numbers."""
-    s = fwd.step_arrays(t)
-    terms = [s["Wi_x"][j], s["Wh_h"][j], s["b_h"][j]]
-    nums = " ".join(f"{v:.4f}" if i == 0 else f"{'-' if v < 0 else '+'} {abs(v):.4f}"
-                    for i, v in enumerate(terms))
-    return (
-        r"\begin{aligned}"
-        rf"h_{{{t}}}[{j}] &= \tanh\big( (W_i x_{{{t}}})[{j}] + (W_h h_{{{t - 1}}})[{j}]"
-        rf" + b_h[{j}] \big) \\ &= \tanh({nums}) \\ &= \tanh({s['a'][j]:.4f})"
-        rf" = {s['h'][j]:.4f}\end{{aligned}}"
-    )
+def explorer_view(run: StepTrace, step_key: str, neuron_key: str, colour: str) -> ExplorerView:
+    """The view, following the step and neuron in session state (a link, a test, a new text)."""
+    view = _view()
+    view.follow(state.widget(step_key, view.step), state.widget(neuron_key, view.neuron),
+                run.T, run.H, (run.model_key, run.text))
+    view.set_colour(colour)
+    state.preset(step_key, view.step)
+    state.preset(neuron_key, view.neuron)
+    return view
+
+
+def take_browser_view(run: StepTrace, step_key: str, neuron_key: str) -> None:
+    """Callback of the step view: the step and neuron the browser shows reach the server."""
+    got = state.widget(STEP_VIEW_KEY)
+    got = got.get("view") if isinstance(got, dict) else None
+    if not isinstance(got, dict):
+        return
+    view = _view()
+    view.from_browser(got.get("step"), got.get("neuron"), run.T, run.H)
+    state.preset(step_key, view.step)
+    state.preset(neuron_key, view.neuron)
 
 
 def _int_param(raw: str | None) -> int | None:
@@ -106,12 +72,12 @@ def _int_param(raw: str | None) -> int | None:
         return None
 
 
-def read_url_once(text_key: str, step_key: str, neuron_key: str) -> list[str]:
+def read_url_once(text_key: str, step_key: str, neuron_key: str, colour_key: str) -> list[str]:
     """On the page's first run in this session, take the view from the URL's query parameters.
 
-    Sets the current model and the widget values (``text_key``, ``step_key``, ``neuron_key``
-    in session state); a parameter that makes no sense is replaced by the default and
-    explained in one of the returned notices (markdown, user text escaped).
+    Sets the current model and the values of ``text_key``, ``step_key``, ``neuron_key`` and
+    ``colour_key``; a parameter that makes no sense is replaced by the default and explained in
+    one of the returned notices (markdown, user text escaped).
     """
     shelf = state.shelf()
     if not len(shelf) or not state.once(state.EXPLORER_URL_READ):
@@ -145,7 +111,12 @@ def read_url_once(text_key: str, step_key: str, neuron_key: str) -> list[str]:
                            f"(this model has neurons 0 to {H - 1}); showing neuron 0.")
             neuron = 0
         state.preset(neuron_key, neuron)
-    state.set_value(state.EXPLORER_LAST_VIEW, (entry.key, text))  # no step reset on arrival
+    if qp["colour"] is not None:
+        if qp["colour"] in COLOUR_MODES:
+            state.preset(colour_key, qp["colour"])
+        else:
+            notices.append(f"The link's colours “{escape_markdown(qp['colour'])}” are not one of "
+                           f"{', '.join(COLOUR_MODES)}; showing {COLOUR_MODES[DEFAULT_COLOUR]}.")
     return notices
 
 
@@ -155,47 +126,3 @@ def write_url(**values) -> None:
         s = str(v)
         if st.query_params.get(k) != s:
             st.query_params[k] = s
-
-
-# -- playback ---------------------------------------------------------------------------------
-
-def play_interval() -> float | None:
-    """Seconds between automatic steps while playing, None when paused."""
-    if not state.value(state.EXPLORER_PLAYING):
-        return None
-    return 1.0 / SPEEDS.get(state.widget("explorer_speed", "medium"), 2.5)
-
-
-def set_playing(playing: bool, step_key: str, T: int) -> None:
-    """Button callback of Play (True: from the current step, from 0 at the end) and Pause.
-
-    Play and Pause are two buttons with their own keys, never one toggle: a click that reaches
-    the server twice (runs queue up while playing) cannot undo itself.
-    """
-    state.set_value(state.EXPLORER_PLAYING, playing)
-    if playing:
-        if state.widget(step_key, 0) >= T - 1:
-            state.preset(step_key, 0)
-        state.set_value(state.EXPLORER_NEXT_TICK, time.monotonic() + (play_interval() or 0.0))
-
-
-def tick(step_key: str, T: int) -> bool:
-    """Advance the step by one if playing and its time has come; False when playback ends."""
-    if not state.value(state.EXPLORER_PLAYING):
-        return True
-    interval = play_interval() or 0.0
-    now = time.monotonic()
-    if now >= state.value(state.EXPLORER_NEXT_TICK, 0.0) - 0.05 * interval:
-        state.preset(step_key, min(state.widget(step_key, 0) + 1, T - 1))
-        state.set_value(state.EXPLORER_NEXT_TICK, now + interval)
-    if state.widget(step_key) >= T - 1:
-        state.set_value(state.EXPLORER_PLAYING, False)
-        return False
-    return True
-
-
-def move_step(step_key: str, T: int, to: str) -> None:
-    """Button callback: first / prev / next / last."""
-    t = int(state.widget(step_key, 0))
-    state.preset(step_key, {"first": 0, "prev": t - 1, "next": t + 1, "last": T - 1}[to])
-    state.clamp_step(step_key, T)

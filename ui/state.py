@@ -30,10 +30,7 @@ TRAIN_MESSAGE = "train_message"  # an error a Train page callback left for the p
 TRAIN_NOTICE = "train_notice"  # what resuming a checkpoint did
 ATLAS_CLICKED = "atlas_clicked"  # the atlas grid's selection already applied
 EXPLORER_URL_READ = "explorer_url_read"  # the Explorer took its view from the URL once
-EXPLORER_LAST_VIEW = "explorer_last_view"  # (model key, text) the step belongs to
-EXPLORER_PLAYING = "explorer_playing"
-EXPLORER_NEXT_TICK = "explorer_next_tick"  # monotonic time of the next automatic step
-EXPLORER_REGISTERED = "explorer_registered"  # the play interval the step view's timer has
+EXPLORER_VIEW = "explorer_view"  # session.explorer.ExplorerView: step, neuron, colours, seq
 
 
 def _state(state: Any = None) -> Any:

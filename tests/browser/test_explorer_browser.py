@@ -1,12 +1,20 @@
-"""The explorer in a real browser: type, step, click a neuron and a token, hover, play, pause."""
+"""The explorer in a real browser: the step view steps, plays, hovers and picks neurons by itself,
+shows model.forward's numbers, and the URL follows once stepping pauses."""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlparse
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlparse
+
+import numpy as np
+import pytest
+
+from rnn import load_checkpoint
 
 SENTENCE = "A lamp at the top of the tower."
-CHART = ".js-plotly-plot"
+MODELS = Path(__file__).resolve().parents[2] / "models"
+VIEW = ".rx"  # the step view's root (Playwright's CSS selectors reach into its shadow root)
 
 
 def url_params(page) -> dict[str, str]:
@@ -14,109 +22,212 @@ def url_params(page) -> dict[str, str]:
 
 
 def wait_url(page, key: str, value: str, timeout_ms: int = 15_000) -> None:
-    """Wait until the address bar says key=value (the page keeps it in sync)."""
+    """Wait until the address bar says key=value."""
     page.wait_for_function(
         "([k, v]) => new URL(location.href).searchParams.get(k) === v", arg=[key, value],
         timeout=timeout_ms)
 
 
-def cell_point(page, chart_key: str, axis: str, x: float, y: float) -> tuple[float, float]:
-    """Page coordinates of data point (x, y) on a subplot's axes (e.g. axis "5" = x5/y5)."""
-    return page.evaluate(
-        """([sel, ax, x, y]) => {
-            const gd = document.querySelector(sel);
-            const L = gd._fullLayout;
-            const xa = L['xaxis' + ax], ya = L['yaxis' + ax];
-            const box = gd.getBoundingClientRect();
-            return [box.left + xa._offset + xa.l2p(x), box.top + ya._offset + ya.l2p(y)];
-        }""",
-        [f".st-key-{chart_key} {CHART}", axis, x, y],
-    )
+def shown(page) -> dict[str, str]:
+    """The step view's own record of what it has drawn: step, neuron, playing."""
+    return page.locator(VIEW).evaluate("r => ({...r.dataset})")
 
 
-def click_at(page, xy) -> None:
-    x, y = xy
-    page.mouse.move(x - 3, y - 3)
-    page.mouse.move(x, y)
-    page.wait_for_timeout(150)
-    page.mouse.click(x, y)
+def wait_step(page, step: int, timeout_ms: int = 10_000) -> None:
+    page.locator(f"{VIEW}[data-step='{step}']").wait_for(state="attached", timeout=timeout_ms)
 
 
-def test_explorer_in_the_browser(app_server, page, wait_for_app, screenshot):
+def open_view(page, wait_for_app, query: str) -> None:
+    page.goto(query)
+    wait_for_app(page)
+    page.locator(f"{VIEW}[data-ready='1']").wait_for(state="attached", timeout=30_000)
+
+
+def trace_of(text: str, key: str = "english"):
+    model, vocab, _ = load_checkpoint(MODELS / f"{key}.npz")
+    enc = vocab.encode_report(text)
+    return model, vocab, enc, model.forward(enc.ids)
+
+
+def shown_number(s: str) -> float:
+    return float(s.replace("−", "-"))
+
+
+def cell_centre(page, term: str, k: int) -> tuple[float, float]:
+    """Page coordinates of neuron k's cell in one of the five grids (cells are read row by row)."""
+    return page.locator(f"{VIEW} figure.grid[data-term='{term}'] canvas").evaluate(
+        """(c, k) => {
+            const H = Number(c.closest('.rx').querySelector('.neuron').max) + 1;
+            const cols = Math.max(1, Math.ceil(Math.sqrt(2 * H)));
+            const cs = (c.getBoundingClientRect().width - 3) / cols;
+            const box = c.getBoundingClientRect();
+            const r = Math.floor(k / cols);
+            return [box.left + 2 + (k % cols + 0.5) * cs, box.top + 2 + (r + 0.5) * cs];
+        }""", k)
+
+
+def test_stepping_hover_and_numbers(app_server, page, wait_for_app, screenshot):
     page.set_viewport_size({"width": 1400, "height": 2600})
-    page.goto(app_server + "/explorer")
-    wait_for_app(page)
-    page.wait_for_selector(f".st-key-explorer_grid {CHART} .main-svg")
-    assert page.locator(CHART).count() == 5
-    screenshot(page, "explorer-default")
+    open_view(page, wait_for_app, app_server + "/explorer?text=" + quote(SENTENCE))
+    model, vocab, enc, trace = trace_of(SENTENCE)
+    T = len(enc.ids)
+    assert page.locator(f"{VIEW} .tokens .tok").count() == T
+    assert page.locator(".js-plotly-plot").count() == 0  # no plotly for the step view
 
-    # type a sentence and press Enter: the strip, the URL and the heatmaps follow
-    box = page.locator(".st-key-text input")
-    box.fill(SENTENCE)
-    box.press("Enter")
-    wait_url(page, "text", SENTENCE)
-    wait_for_app(page)
-    strip = page.locator(f".st-key-explorer_strip {CHART} .textpoint")
-    assert strip.count() == len(SENTENCE)
-    assert url_params(page)["step"] == "0"
+    # keys: none dropped, each one drawn; Home, End and Left too
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    assert shown(page)["step"] == "7"
+    page.keyboard.press("End")
+    assert shown(page)["step"] == str(T - 1)
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowLeft")  # stays at 0
+    assert shown(page)["step"] == "0"
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowLeft")
+    t = 5
+    assert shown(page)["step"] == str(t)
+    wait_url(page, "step", str(t))  # the URL follows once stepping pauses
 
-    # next: one step on, in the URL and in the text
-    page.locator(".st-key-next button").first.click()
-    wait_url(page, "step", "1")
-    wait_for_app(page)
-    assert page.get_by_text(re.compile(r"Step t = 1")).count() == 1
+    # a click on a cell of h_t picks that neuron at once
+    j = 37
+    page.mouse.click(*cell_centre(page, "h", j))
+    page.locator(f"{VIEW}[data-neuron='{j}']").wait_for(state="attached", timeout=2000)
+    wait_url(page, "neuron", str(j))
+    heading = page.locator(f"{VIEW} .eqhead").inner_text()
+    assert heading == f"Neuron {j} at step {t}, with its numbers"
 
-    # click a cell of the h_t grid: that neuron becomes the chosen one
-    cols = round(page.evaluate(  # each grid's x range is [-0.5, cols - 0.5]
-        f"() => document.querySelector('.st-key-explorer_grid {CHART}')"
-        "._fullLayout.xaxis5.range[1]") + 0.5)
-    r, c = 2, 5
-    click_at(page, cell_point(page, "explorer_grid", "5", c, r))
-    wait_url(page, "neuron", str(r * cols + c))
-    wait_for_app(page)
-    assert page.locator(".st-key-neuron input").input_value() == str(r * cols + c)
-    assert page.get_by_text(f"Neuron {r * cols + c} over the text").count() == 1
+    # the equation: the Trace's numbers
+    eq = {term: page.locator(f"{VIEW} .equation [data-term='{term}']") for term in
+          ("Wi_x", "Wh_h", "b_h", "a", "h")}
+    want = {"Wi_x": trace.Wi_x[t, j], "Wh_h": trace.Wh_h[t, j], "b_h": model.b_h[j],
+            "a": trace.a[t, j], "h": trace.h[t, j]}
+    for term, loc in eq.items():
+        assert float(loc.get_attribute("data-value")) == pytest.approx(want[term], abs=1e-6)
+        assert shown_number(loc.inner_text()) == pytest.approx(abs(want[term]) if term in (
+            "Wh_h", "b_h") else want[term], abs=6e-5)  # "+ x" / "− x" after the first term
 
-    # hovering a cell shows its neuron and value
-    x, y = cell_point(page, "explorer_grid", "4", 1, 0)
-    page.mouse.move(x, y)
-    page.wait_for_selector(".hoverlayer .hovertext", timeout=5000)
-    hover = page.locator(".hoverlayer .hovertext").first.text_content()  # an SVG group
-    assert "neuron 1" in hover and re.search(r"-?\d\.\d{4}", hover), hover
+    # the memory term: the listed products are W_h[j,k]·h_{t-1}[k]; all H sum to W_h·h_{t-1}[j]
+    h_prev = trace.h[t - 1]
+    memsum = page.locator(f"{VIEW} .memsum")
+    assert float(memsum.get_attribute("data-value")) == pytest.approx(trace.Wh_h[t, j], abs=1e-5)
+    assert memsum.inner_text() == page.locator(f"{VIEW} .memterm").inner_text()
+    rows = page.locator(f"{VIEW} .contrib tr[data-k]")
+    assert rows.count() == 10
+    for i in range(rows.count()):
+        k = int(rows.nth(i).get_attribute("data-k"))
+        got = float(rows.nth(i).locator("td.c").get_attribute("data-value"))
+        assert got == pytest.approx(model.W_h[j, k] * h_prev[k], abs=1e-6)
+    products = model.W_h[j] * h_prev
+    top_pos = {int(rows.nth(i).get_attribute("data-k")) for i in range(5)}
+    assert top_pos == set(np.argsort(-products)[:5].tolist())
 
-    # click a token in the strip: the view jumps to that step
-    click_at(page, cell_point(page, "explorer_strip", "", 9, 0))
-    wait_url(page, "step", "9")
-    wait_for_app(page)
-    screenshot(page, "explorer-step9-neuron")
+    # the ten best guesses and the actual next token's -ln p
+    bars = page.locator(f"{VIEW} .topk .bar")
+    ids = np.argsort(-trace.probs[t], kind="stable")[:10]
+    assert [int(bars.nth(i).get_attribute("data-id")) for i in range(10)] == ids.tolist()
+    for i in range(10):
+        assert float(bars.nth(i).get_attribute("data-p")) == pytest.approx(
+            trace.probs[t, ids[i]], abs=1e-6)
+    nxt = int(enc.ids[t + 1])
+    assert page.locator(f"{VIEW} .topk .bar.actual").get_attribute("data-id") == str(nxt)
+    loss = page.locator(f"{VIEW} .predtext .loss")
+    assert loss.inner_text() == f"{-np.log(trace.probs[t, nxt]):.3f}"
 
-    # play advances by itself, pause stops at once
-    page.locator(".st-key-play button").first.click()
-    page.wait_for_function(
-        "() => Number(new URL(location.href).searchParams.get('step')) >= 11", timeout=15_000)
-    page.locator(".st-key-pause button").first.click()
-    page.wait_for_selector(".st-key-play button", timeout=20_000)
-    wait_for_app(page)
-    stopped = url_params(page)["step"]
-    page.wait_for_timeout(1500)
-    assert url_params(page)["step"] == stopped
+    # hover a cell of a_t: its exact value, neuron, step and token, and the link to other views
+    k = 3
+    page.mouse.move(*cell_centre(page, "a", k))
+    tip = page.locator(f"{VIEW} .tip")
+    tip.wait_for(state="visible", timeout=2000)
+    text = tip.inner_text()
+    assert f"neuron {k}" in text and f"step {t}" in text and f"“{SENTENCE[t]}”" in text, text
+    value = shown_number(re.search(r"= (−?\d+\.\d{4})", text).group(1))
+    assert value == pytest.approx(trace.a[t, k], abs=6e-5)
+    assert page.locator(f"{VIEW} .readout").inner_text() == text
+    # the off-screen table reads the chosen neuron's numbers at this step
+    table = page.locator(f"{VIEW} table.srtable").inner_text()
+    assert f"Neuron {j} at step {t}" in table and "h_t = tanh(a_t)" in table
+    screenshot(page, "explorer-hover-light")
 
-    # the weights open on demand
-    page.get_by_text("The weights: W_i, W_h, W_o").click()
-    page.wait_for_selector(f".st-key-explorer_W_h {CHART} .main-svg", timeout=30_000)
-    wait_for_app(page)
-    screenshot(page, "explorer-weights")
+    # buttons with real names, the slider, a token click
+    page.get_by_role("button", name="Next step").click()
+    assert shown(page)["step"] == str(t + 1)
+    page.get_by_role("button", name="Last step").click()
+    assert shown(page)["step"] == str(T - 1)
+    page.get_by_role("button", name="First step").click()
+    page.get_by_role("button", name="Previous step").click()
+    assert shown(page)["step"] == "0"
+    page.get_by_role("slider", name="Step t").focus()
+    page.keyboard.press("ArrowRight")  # the slider's own step, not two
+    assert shown(page)["step"] == "1"
+    page.locator(f"{VIEW} .tokens .tok[data-t='12']").click()
+    assert shown(page)["step"] == "12"
+    wait_url(page, "step", "12")
+    assert url_params(page)["neuron"] == str(j)
+
+    # a copied link reproduces the view
+    copied = page.url
+    other = page.context.new_page()
+    other.set_viewport_size({"width": 1400, "height": 1200})
+    open_view(other, wait_for_app, copied)
+    assert shown(other)["step"] == "12" and shown(other)["neuron"] == str(j)
+    other.close()
+
+
+def test_play_keeps_time_and_reaches_the_end(app_server, page, wait_for_app):
+    text = "The lamp is lit."
+    open_view(page, wait_for_app, app_server + "/explorer?text=" + quote(text))
+    T = len(text)
+    page.locator(VIEW).evaluate("""r => {
+        window.__steps = [];
+        new MutationObserver(() => window.__steps.push([performance.now(), Number(r.dataset.step)]))
+            .observe(r, {attributes: true, attributeFilter: ['data-step']});
+    }""")
+    page.get_by_role("combobox", name="Speed while playing").select_option("10")
+    play = page.get_by_role("button", name="Play")
+    play.click()
+    page.locator(f"{VIEW}[data-playing='1']").wait_for(state="attached", timeout=2000)
+    assert page.locator(VIEW).evaluate("r => r.getRootNode().activeElement?.dataset.act") == "play"
+    page.locator(f"{VIEW}[data-playing='0'][data-step='{T - 1}']").wait_for(
+        state="attached", timeout=10_000)
+    steps = page.evaluate("window.__steps")
+    assert [s for _, s in steps] == list(range(1, T))  # every step drawn, none skipped
+    rate = (len(steps) - 1) / ((steps[-1][0] - steps[0][0]) / 1000)
+    assert 8 <= rate <= 10.5, rate
+    # focus stays on the Play/Pause button, which says Play again at the end
+    assert page.locator(VIEW).evaluate("r => r.getRootNode().activeElement?.dataset.act") == "play"
+    assert page.get_by_role("button", name="Play").count() == 1
+    wait_url(page, "step", str(T - 1))
+
+    # Space plays and pauses (the focused button does not take it twice)
+    page.keyboard.press("Space")  # from the end: starts over
+    page.locator(f"{VIEW}[data-playing='1']").wait_for(state="attached", timeout=2000)
+    page.wait_for_timeout(350)
+    page.keyboard.press("Space")
+    page.locator(f"{VIEW}[data-playing='0']").wait_for(state="attached", timeout=2000)
+    stopped = shown(page)["step"]
+    assert 1 <= int(stopped) < T - 1
+    page.wait_for_timeout(600)
+    assert shown(page)["step"] == stopped
+    wait_url(page, "step", stopped)
 
 
 def test_shared_link_and_bad_params(app_server, page, wait_for_app, screenshot):
     page.set_viewport_size({"width": 1400, "height": 1600})
-    page.goto(app_server + "/explorer?text=Hello%20%3Cb%3Ew%C3%B6rld%3C%2Fb%3E&step=4&neuron=77")
-    wait_for_app(page)
-    page.wait_for_selector(f".st-key-explorer_grid {CHART} .main-svg")
-    assert page.get_by_text(re.compile(r"Step t = 4")).count() == 1
-    assert page.locator(".st-key-neuron input").input_value() == "77"
+    open_view(page, wait_for_app,
+              app_server + "/explorer?text=Hello%20%3Cb%3Ew%C3%B6rld%3C%2Fb%3E&step=4&neuron=77")
+    assert shown(page)["step"] == "4" and shown(page)["neuron"] == "77"
+    assert page.locator(f"{VIEW} .stepinfo").inner_text() == "Step t = 4 of 17"
     assert page.locator("b:has-text('wörld')").count() == 0  # user text is never markup
+    unknown = [i for i, _ in trace_of("Hello <b>wörld</b>")[2].unknown]
+    assert unknown and [int(t) for t in page.locator(f"{VIEW} .tokens .tok.unk").evaluate_all(
+        "els => els.map(e => e.dataset.t)")] == unknown  # outlined
     screenshot(page, "explorer-shared-link")
+
+    # the weights stay plotly, drawn on demand
+    page.get_by_text("The weights: W_i, W_h, W_o").click()
+    page.wait_for_selector(".st-key-explorer_W_h .js-plotly-plot .main-svg", timeout=30_000)
 
     page.goto(app_server + "/explorer?step=999&neuron=x&model=nope")
     wait_for_app(page)

@@ -1,0 +1,159 @@
+"""The step view's payload: every number the browser gets is model.forward's; the view's rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from figures.style import SIGNED_STOPS
+from rnn import RNN, TrainConfig, Trainer, Vocab, display_token, load_checkpoint
+from session.explorer import (
+    DEFAULT_COLOUR,
+    TOP_K,
+    ExplorerView,
+    build_step_trace,
+    colour_range,
+    decode_payload,
+)
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+TEXTS = {"english": "The keeper climbed the stairs, é!", "brackets": "([{}]) (x)"}
+
+
+def model_and_text(key: str) -> tuple[RNN, Vocab, str]:
+    """A shipped model, or one trained here as the Train page does (a few steps, float32)."""
+    if key == "trained":
+        corpus = "the lamp and the keeper and the stairs. " * 20
+        trainer = Trainer(corpus, TrainConfig(hidden_size=12, seq_len=10, batch_size=4, seed=3))
+        trainer.train(20)
+        return trainer.model, trainer.vocab, "the keeper zz"
+    model, vocab, _ = load_checkpoint(MODELS / f"{key}.npz")
+    return model, vocab, TEXTS[key]
+
+
+@pytest.mark.parametrize("key", ["english", "brackets", "trained"])
+def test_payload_equals_model_forward(key):
+    model, vocab, text = model_and_text(key)
+    run = build_step_trace(key, model, vocab, text, SIGNED_STOPS)
+    header, arrays = decode_payload(run.payload(3, 5, "own", 7))
+    enc = vocab.encode_report(text)
+    trace = model.forward(enc.ids)  # computed again here, independently of the page's cache
+    T, H, V = len(enc.ids), model.hidden_size, vocab.size
+    f32 = np.float32
+
+    assert (header["T"], header["H"], header["V"]) == (T, H, V)
+    assert header["view"] == {"step": 3, "neuron": 5, "colour": "own", "seq": 7}
+    assert header["tokens"] == enc.tokens and header["ids"] == enc.ids.tolist()
+    assert header["shown"] == [display_token(t) for t in enc.tokens]  # as every page shows them
+    assert header["vocab_shown"] == [display_token(t) for t in vocab.tokens]
+    assert header["unknown"] == [i for i, _ in enc.unknown]
+    assert header["vocab"] == list(vocab.tokens)
+    for name in ("Wi_x", "Wh_h", "a", "h"):
+        assert arrays[name].shape == (T, H)
+        np.testing.assert_array_equal(arrays[name], getattr(trace, name).astype(f32), err_msg=name)
+    np.testing.assert_array_equal(arrays["h0"], trace.h0.astype(f32))
+    np.testing.assert_array_equal(arrays["b_h"], model.b_h.astype(f32))
+    np.testing.assert_array_equal(arrays["W_h"], model.W_h.astype(f32))
+
+    # the top-10 guesses at every step, most likely first, and the actual next token's p and -ln p
+    k = min(TOP_K, V)
+    for t in range(T):
+        ids = arrays["top_ids"][t]
+        assert len(set(ids.tolist())) == k
+        np.testing.assert_array_equal(arrays["top_p"][t], trace.probs[t, ids].astype(f32))
+        assert np.all(np.diff(trace.probs[t, ids]) <= 0)
+        assert trace.probs[t, ids[-1]] >= np.sort(trace.probs[t])[-k]
+    p = trace.probs[np.arange(T - 1), enc.ids[1:]]
+    np.testing.assert_array_equal(arrays["next_p"][:-1], p.astype(f32))
+    np.testing.assert_array_equal(arrays["next_loss"][:-1],
+                                  trace.step_loss(enc.ids[1:]).astype(f32))
+    np.testing.assert_allclose(arrays["next_loss"][:-1], -np.log(p), rtol=1e-6)
+    assert np.isnan(arrays["next_p"][-1])
+    assert header["mean_loss"] == pytest.approx(float(np.mean(-np.log(p))), rel=1e-6)
+
+    # the memory term, unit by unit, sums to the Trace's W_h h_{t-1}
+    h_prev = trace.h_prev
+    for t in (0, T // 2, T - 1):
+        for j in (0, H - 1):
+            parts = arrays["W_h"][j].astype(float) * np.concatenate(
+                [arrays["h0"][None], arrays["h"][:-1]])[t]
+            assert parts.sum() == pytest.approx(trace.Wh_h[t, j], abs=1e-5)
+            np.testing.assert_allclose(parts, model.W_h[j] * h_prev[t], atol=1e-6)
+
+
+def test_payload_is_compact():
+    model, vocab, _ = load_checkpoint(MODELS / "english.npz")
+    text = "The keeper climbed the stairs to light the lamp. " * 10  # 490 characters
+    run = build_step_trace("english", model, vocab, text, SIGNED_STOPS)
+    T, H = run.T, run.H
+    floats = 4 * T * H + 2 * H + H * H + 2 * T * TOP_K + 2 * T
+    assert len(run.blob) <= 4 * floats + 8 * 11  # raw float32, at most 8 bytes of padding each
+    assert len(run.payload(0, 0, "own", 0)) < len(run.blob) + 12_000  # the header is small
+
+
+def test_colour_ranges():
+    a = np.concatenate([np.ones(99), [100.0]])
+    assert colour_range(a, q=100) == 100.0
+    assert colour_range(a, q=50) == 1.0
+    assert colour_range(np.zeros(3)) == 1.0
+    model, vocab, _ = load_checkpoint(MODELS / "english.npz")
+    run = build_step_trace("english", model, vocab, "The lamp.", SIGNED_STOPS)
+    scales = run.meta["scales"]
+    tr = run.trace
+    assert scales["Wi_x"] == pytest.approx(colour_range(tr.Wi_x.astype(np.float32)))
+    assert scales["Wh_h"] == pytest.approx(colour_range(tr.Wh_h.astype(np.float32)))
+    assert scales["shared"] >= min(scales[k] for k in ("Wi_x", "Wh_h", "b_h", "a"))
+    assert run.meta["stops"] == [[float(p), c] for p, c in SIGNED_STOPS]
+
+
+def test_the_same_trace_has_the_same_id():
+    model, vocab, _ = load_checkpoint(MODELS / "brackets.npz")
+    a = build_step_trace("brackets", model, vocab, "(())", SIGNED_STOPS)
+    b = build_step_trace("brackets", model, vocab, "(())", SIGNED_STOPS)
+    c = build_step_trace("brackets", model, vocab, "(()]", SIGNED_STOPS)
+    assert a.meta["trace_id"] == b.meta["trace_id"] != c.meta["trace_id"]
+
+
+# -- the view's rules ----------------------------------------------------------------------
+
+def test_view_follows_the_server_and_bumps_seq():
+    view = ExplorerView()
+    assert view.colour == DEFAULT_COLOUR == "own"
+    view.follow(4, 9, T=10, H=16, shown=("m", "text"))  # a link
+    assert (view.step, view.neuron, view.seq) == (4, 9, 1)
+    view.follow(4, 9, T=10, H=16, shown=("m", "text"))  # nothing moved: the browser keeps its own
+    assert view.seq == 1
+    view.follow(7, 9, T=10, H=16, shown=("m", "text"))  # e.g. a test set the step
+    assert (view.step, view.seq) == (7, 2)
+    view.follow(99, -3, T=10, H=16, shown=("m", "text"))  # clamped
+    assert (view.step, view.neuron) == (9, 0)
+
+
+def test_a_new_text_starts_at_step_zero_a_new_model_keeps_the_step():
+    view = ExplorerView()
+    view.follow(5, 2, T=10, H=16, shown=("m", "one text"))
+    view.follow(5, 2, T=10, H=16, shown=("other", "one text"))
+    assert view.step == 5 and view.seq == 2
+    view.follow(5, 2, T=10, H=16, shown=("other", "two text"))
+    assert view.step == 0 and view.seq == 3
+
+
+def test_browser_reports_do_not_bump_seq():
+    view = ExplorerView()
+    view.follow(0, 0, T=10, H=16, shown=("m", "t"))
+    assert view.from_browser(6, 3, T=10, H=16) is True
+    assert (view.step, view.neuron, view.seq) == (6, 3, 1)
+    view.follow(6, 3, T=10, H=16, shown=("m", "t"))  # the next run sees the same values
+    assert view.seq == 1
+    assert view.from_browser("x", None, T=10, H=16) is False  # junk is ignored
+    assert view.from_browser(50, 50, T=10, H=16) and (view.step, view.neuron) == (9, 15)
+
+
+def test_colour_mode_falls_back_to_the_default():
+    view = ExplorerView()
+    view.set_colour("shared")
+    assert view.colour == "shared"
+    view.set_colour("nonsense")
+    assert view.colour == DEFAULT_COLOUR
