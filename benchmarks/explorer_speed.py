@@ -1,31 +1,26 @@
-"""Speed of the Explorer page: a "next" click on the server, and the page in a real browser.
+"""Speed of the Explorer's step view, in headless Chromium, in one run.
 
-    python benchmarks/explorer_speed.py [--clicks 40] [--loads 7] [--browser-clicks 4]
-                                        [--no-browser]
+    python benchmarks/explorer_speed.py [--steps 30] [--loads 6] [--play-steps 12] [--quick]
 
-1. Server: the whole script rerun (app.py, navigation, the page) that one click on "next"
-   causes, timed with AppTest on the built-in English model (H = 128) and a 100-character
-   sentence. Beside it, for comparison, a rerun after a text change (which runs the forward
-   pass again; every other rerun reads the cached Trace). Target: median click < 150 ms.
-2. Browser: a live ``streamlit run app.py`` and headless Chromium (Debian's /usr/bin/chromium
-   through Playwright), timed until all five plotly charts of /explorer have drawn their SVG
-   (they are drawn together, so this is also the first chart). Target: < 3 s. Four ways in:
-   - cold: a first visit to /explorer?text=<the sentence>, in a new browser context (empty
-     cache, new session);
-   - warm: a returning visitor, a new tab (new session) of a browser that has the app's
-     scripts cached;
-   - from Home: the home page is open, the user clicks Explorer in the sidebar (the default
-     sentence, 48 characters);
-   - a "next" click in the open page, until the page is idle again with every chart redrawn
-     (what the user feels; the server-side figure above is part of it).
-   In turns with the cold and warm loads, the same is timed for a one-line Streamlit app with
-   one tiny plotly chart: the floor that Streamlit's and plotly's own JavaScript set on this
-   machine, whatever the page does. The CPU time the renderer spent on a cold load (Chrome's
-   Performance.getMetrics ProcessTime) is printed too: unlike wall-clock time it hardly
-   depends on what else the machine is running.
+A live ``streamlit run app.py`` and Debian's /usr/bin/chromium (through Playwright):
 
-The servers are warmed with one visit each before the timed loads. The machine is shared, so
-the figures are medians of repeated runs, measured side by side in one go.
+1. Step latency: from the press (the ``keydown`` or ``pointerdown`` event's timestamp) to the
+   first paint after the step view has drawn the step (its ``data-step`` changes once the
+   strips, the five grids, the equation, the memory term, the guesses and the hidden-state
+   cursor are all redrawn; then one animation frame and a task: the paint). Keys (→) and clicks
+   on "Next step", ``--steps`` each, 150 ms apart. Three sizes: the English model (H = 128) on a
+   100-character text, the same on 500 characters (the app's limit), and a random H = 256 model
+   (uploaded through the sidebar, as a user would) on the 500 characters.
+2. Key presses at 10, 20 and 50 per second (40 presses of →, paced by the script): how many
+   steps the view moved, against how many presses.
+3. Play at each speed (1, 2.5, 5 and 10 tokens/s): every drawn step is recorded in the page with
+   its time; the rate is (steps - 1) / (last - first), a skip is a move by more than one step.
+4. First visit: /explorer?text=<100 characters> in a new browser context (empty cache, new
+   session) until the step view is drawn, in turns with Streamlit's floor, a one-line app with
+   one tiny plotly chart, until that chart is drawn. Time is the page's own performance.now()
+   at that moment (from the start of navigation), polled once per animation frame.
+
+Servers and pages are warmed first. The machine is shared, so quote medians of one run.
 """
 
 from __future__ import annotations
@@ -45,60 +40,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SENTENCE = ("The keeper climbed the stairs to light the lamp, and far below the grey sea "
-            "rolled on into the night.")[:100]
-CHART = ".js-plotly-plot .main-svg"
+BASE_TEXT = ("The keeper climbed the stairs to light the lamp, and far below the grey sea "
+             "rolled on into the night. ")
+SENTENCE = BASE_TEXT[:100]
+LONG = (BASE_TEXT * 5)[:500]
+VIEW = ".rx"  # the step view's root (Playwright's CSS reaches into the shadow root)
+FLOOR_APP = """import plotly.graph_objects as go
+import streamlit as st
+st.title("Floor")
+st.plotly_chart(go.Figure(go.Bar(x=[1, 2], y=[3, 4])))
+"""
+SPEEDS = ("1", "2.5", "5", "10")
+
+# In the page: the time from each press to the paint after the step it caused is drawn.
+LATENCY_PROBE = """r => {
+    window.__lat = []; window.__t0 = null;
+    const press = e => { window.__t0 = e.timeStamp; };
+    window.addEventListener('keydown', press, true);
+    window.addEventListener('pointerdown', press, true);
+    new MutationObserver(() => {
+        const t0 = window.__t0;
+        if (t0 === null) return;
+        window.__t0 = null;
+        requestAnimationFrame(() => setTimeout(() => window.__lat.push(performance.now() - t0)));
+    }).observe(r, {attributes: true, attributeFilter: ['data-step']});
+}"""
+STEP_LOG = """r => {
+    window.__steps = [];
+    new MutationObserver(() => window.__steps.push([performance.now(), Number(r.dataset.step)]))
+        .observe(r, {attributes: true, attributeFilter: ['data-step']});
+}"""
 
 
-def _ms(values: list[float]) -> str:
+def _stats(values: list[float], unit: str = "ms") -> str:
     v = sorted(values)
-    return (f"median {statistics.median(v) * 1000:7.1f} ms   (min {v[0] * 1000:.1f}, "
-            f"p90 {v[int(0.9 * (len(v) - 1))] * 1000:.1f}, n={len(v)})")
-
-
-def server_clicks(clicks: int) -> dict[str, list[float]]:
-    """Time whole-script reruns: 'next' clicks, and text changes, interleaved."""
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at.switch_page("pages/explorer.py").run()
-    at.text_input(key="text").input(SENTENCE).run()
-    if at.exception or len(SENTENCE) != 100:
-        raise SystemExit(f"the explorer did not run: {[e.message for e in at.exception]}")
-    from ui import state
-
-    H = state.shelf(at.session_state).current.model.hidden_size
-    print(f"server: model H = {H}, sentence of {len(SENTENCE)} characters")
-    for _ in range(3):  # warm up imports and caches
-        at.button(key="next").click().run()
-    times: dict[str, list[float]] = {"next click": [], "text change (new forward pass)": []}
-    for i in range(clicks):
-        if at.session_state["step"] >= len(SENTENCE) - 2:
-            at.button(key="first").click().run()
-        t0 = time.perf_counter()
-        at.button(key="next").click().run()
-        times["next click"].append(time.perf_counter() - t0)
-        if i % 4 == 0:  # a different text of the same length: the trace is recomputed
-            text = SENTENCE[i % 7:] + SENTENCE[: i % 7]
-            t0 = time.perf_counter()
-            at.text_input(key="text").input(text).run()
-            times["text change (new forward pass)"].append(time.perf_counter() - t0)
-    if at.exception:
-        raise SystemExit(f"the explorer failed: {[e.message for e in at.exception]}")
-    return times
+    p90 = v[min(len(v) - 1, int(round(0.9 * (len(v) - 1))))]
+    return (f"median {statistics.median(v):7.1f} {unit}   p90 {p90:7.1f}   "
+            f"(min {v[0]:.1f}, max {v[-1]:.1f}, n={len(v)})")
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-FLOOR_APP = """import plotly.graph_objects as go
-import streamlit as st
-st.title("Floor")
-st.plotly_chart(go.Figure(go.Bar(x=[1, 2], y=[3, 4])))
-"""
 
 
 def _serve(script: Path, cwd: Path, log) -> tuple[subprocess.Popen, str]:
@@ -132,140 +116,202 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def _charts_drawn(page, charts: int) -> None:
-    page.wait_for_function(
-        f"() => document.querySelectorAll('{CHART}').length >= {charts}", timeout=60_000)
+def random_checkpoint(path: Path, hidden: int = 256) -> None:
+    """A random model of ``hidden`` units on the English vocabulary, saved as a checkpoint."""
+    from rnn import RNN, load_checkpoint, save_checkpoint
+
+    _, vocab, _ = load_checkpoint(ROOT / "models" / "english.npz")
+    model = RNN.create(vocab.size, hidden, seed=0, init_std=0.15)
+    save_checkpoint(path, model, vocab, title=f"random {hidden}")
 
 
-def _idle_ms(page) -> float:
-    """performance.now() once the page's main thread is idle (every redraw done)."""
-    return page.evaluate(
-        "() => new Promise(r => requestAnimationFrame(() => requestIdleCallback("
-        "() => r(performance.now()), {timeout: 5000})))")
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.locator(f"{VIEW}[data-ready='1']").wait_for(state="attached", timeout=60_000)
+    page.wait_for_timeout(800)  # let the first report and rerun settle
 
 
-def browser_loads(loads: int, clicks: int) -> dict[str, list[float]]:
-    """Time page loads of /explorer four ways, with a one-chart page as the floor, in turns."""
+def _step(page) -> int:
+    return int(page.locator(VIEW).get_attribute("data-step"))
+
+
+def step_latency(page, steps: int) -> dict[str, list[float]]:
+    """Press → and click "Next step", ``steps`` times each, 150 ms apart; ms to the paint."""
+    page.locator(VIEW).evaluate(LATENCY_PROBE)
+    out = {}
+    for name in ("key →", "click Next"):
+        page.keyboard.press("Home")
+        page.wait_for_timeout(300)
+        page.evaluate("window.__lat = []")
+        button = page.get_by_role("button", name="Next step")
+        for _ in range(steps):
+            if name == "key →":
+                page.keyboard.press("ArrowRight")
+            else:
+                button.click()
+            page.wait_for_timeout(150)
+        page.wait_for_timeout(300)
+        out[name] = page.evaluate("window.__lat")
+    return out
+
+
+def dropped_keys(page, rates=(10, 20, 50), presses: int = 40) -> dict[int, tuple[int, int]]:
+    """Presses of → at a rate; returns rate -> (steps moved, presses)."""
+    out = {}
+    for rate in rates:
+        page.keyboard.press("Home")
+        page.wait_for_timeout(300)
+        start = _step(page)
+        t0 = time.perf_counter()
+        for i in range(presses):
+            page.keyboard.press("ArrowRight")
+            wait = t0 + (i + 1) / rate - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+        page.wait_for_timeout(200)
+        out[rate] = (_step(page) - start, presses)
+    return out
+
+
+def play_rates(page, play_steps: int) -> dict[str, tuple[float, int, int]]:
+    """Play at each speed for ``play_steps`` steps; speed -> (steps/s, steps drawn, skipped)."""
+    out = {}
+    page.locator(VIEW).evaluate(STEP_LOG)
+    for speed in SPEEDS:
+        page.keyboard.press("Home")
+        page.get_by_role("combobox", name="Speed while playing").select_option(speed)
+        page.wait_for_timeout(800)  # the report of the step after Home, and its rerun, are done
+        page.evaluate("window.__steps = []")
+        page.get_by_role("button", name="Play").click()
+        page.wait_for_function(f"window.__steps.length >= {play_steps}",
+                               timeout=int(play_steps / float(speed) * 1000) + 10_000)
+        page.get_by_role("button", name="Pause").click()
+        log = page.evaluate("window.__steps")[:play_steps]
+        steps = [s for _, s in log]
+        skipped = sum(max(0, b - a - 1) for a, b in zip(steps, steps[1:], strict=False))
+        rate = (len(log) - 1) / ((log[-1][0] - log[0][0]) / 1000)
+        out[speed] = (rate, len(log), skipped)
+    return out
+
+
+def first_visits(browser, url: str, floor_url: str, loads: int) -> dict[str, list[float]]:
+    """Cold loads of the explorer and of the floor page, in turns; ms from navigation to drawn."""
+    view = {"width": 1400, "height": 1000}
+    out: dict[str, list[float]] = {"floor (one tiny plotly chart)": [], "explorer": []}
+    done = {"explorer": f"() => document.querySelector('[data-testid=\"stBidiComponentIsolated\"]')"
+                        f"?.shadowRoot?.querySelector('{VIEW}[data-ready=\"1\"]') ? "
+                        "performance.now() : null",
+            "floor (one tiny plotly chart)":
+                "() => document.querySelector('.js-plotly-plot .main-svg .bars path') ? "
+                "performance.now() : null"}
+    for _ in range(loads):
+        for name, target in (("floor (one tiny plotly chart)", floor_url), ("explorer", url)):
+            ctx = browser.new_context(viewport=view)
+            page = ctx.new_page()
+            page.goto(target)
+            handle = page.wait_for_function(done[name], timeout=60_000, polling="raf")
+            out[name].append(handle.json_value())
+            ctx.close()
+    return out
+
+
+def measure(args) -> None:
     from playwright.sync_api import sync_playwright
 
-    times: dict[str, list[float]] = {name: [] for name in (
-        "floor: one tiny chart, cold",
-        "floor: renderer CPU time",
-        "explorer: all five charts, cold",
-        "explorer: renderer CPU time",
-        "floor: one tiny chart, warm",
-        "explorer: all five charts, warm",
-        "explorer: from Home, click to charts",
-        "explorer: 'next' click to redrawn",
-    )}
+    chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    launch_args = ["--no-sandbox", "--disable-gpu"]
     with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as log:
         floor_script = Path(tmp) / "floor.py"
         floor_script.write_text(FLOOR_APP)
+        ckpt = Path(tmp) / "random256.npz"
+        random_checkpoint(ckpt)
         app, base = _serve(ROOT / "app.py", ROOT, log)
         floor, floor_base = _serve(floor_script, Path(tmp), log)
         url = f"{base}/explorer?text={urllib.parse.quote(SENTENCE)}"
-        chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-        args = ["--no-sandbox", "--disable-gpu"]
-        view = {"width": 1400, "height": 1000}
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, headless=True, args=args)
-                warm = pw.chromium.launch_persistent_context(
-                    str(Path(tmp) / "profile"), executable_path=chromium, headless=True,
-                    args=args, viewport=view)
-
-                def cold(target: str, charts: int, names: list[str]) -> None:
-                    """A first visit: a new browser context (empty cache, new session)."""
-                    ctx = browser.new_context(viewport=view)
-                    page = ctx.new_page()
-                    cdp = ctx.new_cdp_session(page)  # the renderer's CPU time: load-proof
-                    cdp.send("Performance.enable")
-                    t0 = time.perf_counter()
-                    page.goto(target)
-                    _charts_drawn(page, charts)
-                    times[names[0]].append(time.perf_counter() - t0)
-                    metrics = {m["name"]: m["value"]
-                               for m in cdp.send("Performance.getMetrics")["metrics"]}
-                    times[names[1]].append(metrics["ProcessTime"])
-                    ctx.close()
-
-                def returning(target: str, charts: int, name: str) -> None:
-                    """A returning visitor: cached scripts, a new tab and a new session."""
-                    page = warm.new_page()
-                    t0 = time.perf_counter()
-                    page.goto(target)
-                    _charts_drawn(page, charts)
-                    times[name].append(time.perf_counter() - t0)
-                    page.close()
-
-                def from_home_and_step() -> None:
-                    """Open Home, click Explorer in the sidebar; then click 'next' a few times."""
-                    ctx = browser.new_context(viewport=view)
-                    page = ctx.new_page()
-                    page.goto(base + "/")
-                    page.wait_for_selector("h1")
-                    page.wait_for_timeout(300)
-                    t0 = time.perf_counter()
-                    page.locator('[data-testid="stSidebarNav"] a', has_text="Explorer").click()
-                    _charts_drawn(page, 5)
-                    times["explorer: from Home, click to charts"].append(
-                        time.perf_counter() - t0)
-                    page.wait_for_timeout(500)
-                    for k in range(1, clicks + 1):
-                        t0 = page.evaluate("performance.now()")
-                        page.locator(".st-key-next button").first.click()
-                        page.get_by_text(f"Step t = {k} of").wait_for(timeout=10_000)
-                        times["explorer: 'next' click to redrawn"].append(
-                            (_idle_ms(page) - t0) / 1000)
-                    ctx.close()
-
-                for warm_url in (base + "/", url, floor_base + "/"):  # first runs, imports
+                browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                             args=launch_args)
+                for warm in (url, floor_base + "/"):  # first runs: imports, caches
                     w = browser.new_page()
-                    w.goto(warm_url)
+                    w.goto(warm)
                     w.wait_for_selector("h1", timeout=60_000)
+                    w.wait_for_timeout(1500)
                     w.close()
-                for _ in range(2):  # fill the returning visitor's cache
-                    returning(url, 5, "explorer: all five charts, warm")
-                    returning(floor_base + "/", 1, "floor: one tiny chart, warm")
-                times["explorer: all five charts, warm"].clear()
-                times["floor: one tiny chart, warm"].clear()
 
-                for _ in range(loads):
-                    cold(floor_base + "/", 1, ["floor: one tiny chart, cold",
-                                              "floor: renderer CPU time"])
-                    cold(url, 5, ["explorer: all five charts, cold",
-                                  "explorer: renderer CPU time"])
-                    returning(floor_base + "/", 1, "floor: one tiny chart, warm")
-                    returning(url, 5, "explorer: all five charts, warm")
-                    from_home_and_step()
-                warm.close()
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = ctx.new_page()
+                _open(page, url)
+                print("Step latency, press to paint (ms)")
+                for name, ts in step_latency(page, args.steps).items():
+                    print(f"  T=100, H=128, {name:12s} {_stats(ts)}")
+                print("Key presses of → at a steady rate (steps moved / presses)")
+                for rate, (moved, presses) in dropped_keys(page).items():
+                    print(f"  {rate:3d} per second: {moved} / {presses}"
+                          f"{'' if moved == presses else '   DROPPED'}")
+                _open(page, f"{base}/explorer?text={urllib.parse.quote(LONG)}")
+                print("Play (T=500, H=128): rate, steps drawn, steps skipped")
+                for speed, (rate, n, skipped) in play_rates(page, args.play_steps).items():
+                    print(f"  labelled {speed:>3s} tokens/s: {rate:5.2f} steps/s over {n} steps,"
+                          f" {skipped} skipped")
+                sizes = [("T=500, H=128", None), ("T=500, H=256", ckpt)]
+                for label, upload in sizes:
+                    if upload is not None:
+                        page.get_by_text("Upload a checkpoint", exact=True).click()
+                        page.locator('[data-testid="stSidebar"] input[type=file]').set_input_files(
+                            str(upload))
+                        page.locator(f"{VIEW} .neuron[max='255']").wait_for(
+                            state="attached", timeout=60_000)
+                        page.wait_for_timeout(1000)
+                    for name, ts in step_latency(page, args.steps).items():
+                        print(f"  {label}, {name:12s} {_stats(ts)}")
+                ctx.close()
+
+                print("First visit by link, cold (ms from navigation to drawn; loaded in turns)")
+                visits = first_visits(browser, url, floor_base + "/", args.loads)
+                for name, ts in visits.items():
+                    print(f"  {name:30s} {_stats(ts)}")
+                ratio = statistics.median(visits["explorer"]) / statistics.median(
+                    visits["floor (one tiny plotly chart)"])
+                print(f"  explorer / floor (medians): {ratio:.2f}x")
                 browser.close()
         finally:
             _stop(app)
             _stop(floor)
-    return times
+
+
+def server_side() -> None:
+    """The server's part of a text change: model.forward and packing, at the largest sizes."""
+    from figures.style import SIGNED_STOPS
+    from rnn import RNN, load_checkpoint
+    from session.explorer import build_step_trace
+
+    model, vocab, _ = load_checkpoint(ROOT / "models" / "english.npz")
+    big = RNN.create(vocab.size, 256, seed=0, init_std=0.15)
+    for label, m, text in (("T=100, H=128", model, SENTENCE), ("T=500, H=128", model, LONG),
+                           ("T=500, H=256", big, LONG)):
+        times = []
+        for _ in range(15):
+            t0 = time.perf_counter()
+            run = build_step_trace("m", m, vocab, text, SIGNED_STOPS)
+            times.append((time.perf_counter() - t0) * 1000)
+        size = len(run.payload(0, 0, "own", 0)) / 1024
+        print(f"  {label}: forward + pack {_stats(times)}; payload {size:.0f} KiB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clicks", type=int, default=40, help="timed 'next' clicks")
-    ap.add_argument("--loads", type=int, default=7, help="timed browser page loads")
-    ap.add_argument("--browser-clicks", type=int, default=4,
-                    help="'next' clicks timed in the browser per load")
-    ap.add_argument("--no-browser", action="store_true", help="skip the browser measurement")
+    ap.add_argument("--steps", type=int, default=30, help="timed steps per way (keys, clicks)")
+    ap.add_argument("--loads", type=int, default=6, help="cold loads of each page")
+    ap.add_argument("--play-steps", type=int, default=12, help="steps timed per play speed")
+    ap.add_argument("--quick", action="store_true", help="fewer of everything")
     args = ap.parse_args()
-
+    if args.quick:
+        args.steps, args.loads, args.play_steps = 20, 3, 8
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    for name, ts in server_clicks(args.clicks).items():
-        print(f"  server, {name:32s} {_ms(ts)}")
-    if not args.no_browser:
-        times = browser_loads(args.loads, args.browser_clicks)
-        for name, ts in times.items():
-            print(f"  browser, {name:38s} {_ms(ts)}")
-        for kind in ("cold", "warm"):
-            extra = (statistics.median(times[f"explorer: all five charts, {kind}"])
-                     - statistics.median(times[f"floor: one tiny chart, {kind}"]))
-            print(f"  browser, {kind}: the explorer minus the floor: {extra * 1000:+.0f} ms")
+    print("Server, once per text or model (not per step)")
+    server_side()
+    measure(args)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
