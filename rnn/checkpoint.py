@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,16 @@ MAX_BYTES = 256 * 2**20  # largest uncompressed checkpoint we read: guards again
 MAX_HIDDEN = 4096
 MAX_VOCAB = 200_000
 META_KEY = "meta_json"  # the JSON metadata, stored as a uint8 array of UTF-8 bytes
+# Limits on the metadata, checked before it is parsed: json.loads of a few hundred MB of "[],"
+# takes gigabytes and holds the interpreter lock for a minute. What this project writes is far
+# smaller: a bounded history (rnn.train.MAX_HISTORY points) and the vocabulary.
+MAX_META_BYTES = 4 * 2**20  # 4 MiB of UTF-8 JSON (a full history and 100k tokens need ~2)
+MAX_META_VALUES = 400_000  # JSON values in it (lists, objects, items: a full history and
+# a 200k-token vocabulary need ~260k)
+MAX_META_DEPTH = 16  # nesting of lists and objects (this project writes 3)
+# |w| <= 1e6 keeps every a_t and y_t finite even in float32 (at most (H + 2) * 1e6 for
+# H <= 4096); larger weights only come from a broken or hostile file.
+MAX_ABS_WEIGHT = 1e6
 
 
 def save_checkpoint(path, model: RNN, vocab: Vocab, *, arrays: dict | None = None, **meta) -> None:
@@ -31,12 +43,16 @@ def save_checkpoint(path, model: RNN, vocab: Vocab, *, arrays: dict | None = Non
     """
     if vocab.size != model.vocab_size:
         raise CheckpointError("The vocabulary does not fit the model.")
+    _check_values(model.params())  # never write a file that load_checkpoint refuses
     doc = {"format_version": FORMAT_VERSION, "vocab": {"tokens": list(vocab.tokens),
                                                        "level": vocab.level}, **meta}
     try:
-        blob = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
-    except TypeError as e:
+        blob = np.frombuffer(json.dumps(doc, allow_nan=False).encode("utf-8"), dtype=np.uint8)
+    except (TypeError, ValueError) as e:
         raise CheckpointError(f"Checkpoint metadata must be JSON-serialisable: {e}") from e
+    if blob.size > MAX_META_BYTES:
+        raise CheckpointError(f"The metadata is {blob.size / 2**20:.1f} MiB, over the "
+                              f"{MAX_META_BYTES / 2**20:g} MiB a checkpoint may hold.")
     extra = {f"x.{k}": np.asarray(v) for k, v in (arrays or {}).items()}
     np.savez_compressed(path, **model.params(), **extra, **{META_KEY: blob})
 
@@ -125,12 +141,18 @@ def load_checkpoint(source, with_arrays: bool = False):
             raise CheckpointError(
                 f"This file is missing {', '.join(missing)}: it is not an RNN Explorer checkpoint."
             )
+        meta_size = infos[META_KEY + ".npy"].file_size
+        if meta_size > MAX_META_BYTES + 1024:  # the .npy header is at most a few hundred bytes
+            raise CheckpointError(
+                f"The checkpoint's metadata is {meta_size / 2**20:.1f} MiB, over the "
+                f"{MAX_META_BYTES / 2**20:g} MiB limit.")
         meta = _read_meta(_read_array(zf, META_KEY))
         params = {k: _read_array(zf, k) for k in PARAMS}
         extra = {n[2:]: _read_array(zf, n) for n in names if n.startswith("x.")}
     model = _check_params(params)
     vocab = _check_vocab(meta.pop("vocab"), model.vocab_size)
     meta.pop("format_version")
+    _check_meta(meta)
     for k, v in extra.items():
         if v.dtype.kind not in "fiu" or not np.all(np.isfinite(v)):
             raise CheckpointError(f"Extra array '{k}' must hold finite numbers.")
@@ -140,8 +162,10 @@ def load_checkpoint(source, with_arrays: bool = False):
 def _read_meta(blob: np.ndarray) -> dict:
     if blob.dtype != np.uint8 or blob.ndim != 1:
         raise CheckpointError("The checkpoint's metadata is not stored as text.")
+    raw = blob.tobytes()
+    _check_json_shape(raw)
     try:
-        meta = json.loads(blob.tobytes().decode("utf-8"))
+        meta = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise CheckpointError(f"The checkpoint's metadata is not valid JSON ({e}).") from e
     if not isinstance(meta, dict):
@@ -155,6 +179,44 @@ def _read_meta(blob: np.ndarray) -> dict:
     if not isinstance(meta.get("vocab"), dict):
         raise CheckpointError("The checkpoint has no vocabulary.")
     return meta
+
+
+def _check_json_shape(raw: bytes) -> None:
+    """Refuse metadata too large, with too many values or nested too deep, before parsing it."""
+    if len(raw) > MAX_META_BYTES:
+        raise CheckpointError(f"The checkpoint's metadata is {len(raw) / 2**20:.1f} MiB, over "
+                              f"the {MAX_META_BYTES / 2**20:g} MiB limit.")
+    b = np.frombuffer(raw, np.uint8)
+    # Which bytes lie inside a string literal, where brackets do not nest (the brackets corpus
+    # has '[' tokens): a quote counts unless an odd run of backslashes precedes it. In NumPy,
+    # not a regex, whose backtracking stack took 1 GB on one 8 MB string.
+    i = np.arange(b.size, dtype=np.int32)
+    last_plain = np.maximum.accumulate(np.where(b != ord("\\"), i, -1))  # (N,) int32
+    escaped = np.zeros(b.size, bool)
+    escaped[1:] = (i[:-1] - last_plain[:-1]) % 2 == 1  # odd run of backslashes just before
+    quotes = (b == ord('"')) & ~escaped
+    outside = np.cumsum(quotes, dtype=np.int32) % 2 == 0
+    outside &= ~quotes
+    opens = outside & ((b == ord("[")) | (b == ord("{")))
+    closes = outside & ((b == ord("]")) | (b == ord("}")))
+    values = int(np.count_nonzero(opens)) + int(np.count_nonzero(outside & (b == ord(","))))
+    if values > MAX_META_VALUES:
+        raise CheckpointError(f"The checkpoint's metadata holds over {MAX_META_VALUES:,} values, "
+                              "more than any checkpoint needs.")
+    depth = np.cumsum(opens.astype(np.int32) - closes, dtype=np.int32)
+    if depth.max(initial=0) > MAX_META_DEPTH:
+        raise CheckpointError(f"The checkpoint's metadata is nested over {MAX_META_DEPTH} levels "
+                              "deep.")
+
+
+def _check_values(params: dict[str, np.ndarray]) -> None:
+    """Every parameter finite and within MAX_ABS_WEIGHT (so the forward pass stays finite)."""
+    for k, v in params.items():
+        if not np.all(np.isfinite(v)):
+            raise CheckpointError(f"{k} holds NaN or infinite values.")
+        if v.size and float(np.max(np.abs(v))) > MAX_ABS_WEIGHT:
+            raise CheckpointError(f"{k} holds values up to {float(np.max(np.abs(v))):.3g}; "
+                                  f"weights beyond ±{MAX_ABS_WEIGHT:g} are not loaded.")
 
 
 def _check_params(params: dict[str, np.ndarray]) -> RNN:
@@ -173,8 +235,7 @@ def _check_params(params: dict[str, np.ndarray]) -> RNN:
             raise CheckpointError(
                 f"{k} has shape {params[k].shape}, but W_i {W_i.shape} needs {shape}."
             )
-        if not np.all(np.isfinite(params[k])):
-            raise CheckpointError(f"{k} holds NaN or infinite values.")
+    _check_values(params)
     dtype = np.result_type(*params.values())
     return RNN(**{k: v.astype(dtype, copy=False) for k, v in params.items()})
 
@@ -193,3 +254,65 @@ def _check_vocab(doc: dict, V: int) -> Vocab:
         return Vocab(tuple(tokens), level)
     except ValueError as e:
         raise CheckpointError(f"The checkpoint's vocabulary is invalid: {e}") from e
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(x) -> bool:
+    return (isinstance(x, (int, float)) and not isinstance(x, bool)) and math.isfinite(x)
+
+
+def _check_meta(meta: dict) -> None:
+    """The metadata this project reads (config, history, trainer, titles) has the right types.
+
+    Unknown keys are kept as they are; the pages and ``Trainer.resume`` read only these.
+    """
+    from .train import History, TrainConfig  # train imports this module lazily: no cycle
+
+    def fail(what: str):
+        raise CheckpointError(f"The checkpoint's metadata is damaged: {what}.")
+
+    for key in ("title", "description", "corpus"):
+        if key in meta and not isinstance(meta[key], str):
+            fail(f"'{key}' must be text")
+    if meta.get("val_loss") is not None and not _is_number(meta["val_loss"]):
+        fail("'val_loss' must be a number")
+    if "snapshot_step" in meta and not (_is_int(meta["snapshot_step"])
+                                        and meta["snapshot_step"] >= 0):
+        fail("'snapshot_step' must be a whole number >= 0")
+    config = meta.get("config", {})
+    if not isinstance(config, dict):
+        fail("'config' must be an object")
+    types = {f.name: str(f.type) for f in fields(TrainConfig)}  # e.g. "float | None"
+    for key, value in config.items():
+        kind = types.get(key)
+        if kind is None:
+            continue
+        ok = ((value is None and "None" in kind) or (kind.startswith("int") and _is_int(value))
+              or (kind.startswith("float") and _is_number(value))
+              or (kind.startswith("str") and isinstance(value, str)))
+        if not ok:
+            fail(f"config '{key}' is {value!r}")
+    trainer = meta.get("trainer", {})
+    if not isinstance(trainer, dict):
+        fail("'trainer' must be an object")
+    for key in ("steps", "pos", "optimizer_t"):
+        if key in trainer and not (_is_int(trainer[key]) and trainer[key] >= 0):
+            fail(f"trainer '{key}' must be a whole number >= 0")
+    if "seconds" in trainer and not (_is_number(trainer["seconds"]) and trainer["seconds"] >= 0):
+        fail("trainer 'seconds' must be a number >= 0")
+    if "corpus_digest" in trainer and not isinstance(trainer["corpus_digest"], str):
+        fail("trainer 'corpus_digest' must be text")
+    history = meta.get("history", {})
+    if not isinstance(history, dict):
+        fail("'history' must be an object")
+    lists = {k: history[k] for k in History.__dataclass_fields__ if k in history}
+    for key, values in lists.items():
+        check = _is_int if key.endswith("step") else _is_number
+        if not isinstance(values, list) or not all(check(v) for v in values):
+            fail(f"history '{key}' must be a list of {'whole ' * (check is _is_int)}numbers")
+    for group in (("step", "loss", "grad_norm", "seconds"), ("val_step", "val_loss")):
+        if len({len(lists[k]) for k in group if k in lists}) > 1:
+            fail(f"the history's {', '.join(group)} differ in length")
