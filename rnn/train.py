@@ -20,6 +20,14 @@ from .optim import OPTIMIZERS, clip_global_norm, flat_buffer, global_norm, make_
 from .vocab import LEVELS, Vocab
 
 DTYPES = ("float32", "float64")
+MAX_SEED = 2**32 - 1  # seeds are 0 .. 2^32 - 1 in the CLI and in the app alike
+MAX_VAL_FRACTION = 0.5  # the largest held-out share, in the CLI and in the app alike
+MAX_INIT_STD = 100.0  # larger initial weights only overflow (the loader refuses |w| > 1e6)
+# The history keeps at most MAX_HISTORY points per curve: the latest HISTORY_RECENT steps all,
+# older ones at a stride that doubles as the run grows (a million steps used to hold ~50 MB and
+# a checkpoint the app could not load back).
+MAX_HISTORY = 10_000
+HISTORY_RECENT = 1_000
 
 
 @dataclass
@@ -56,9 +64,12 @@ class TrainConfig:
             (self.clip is None or self.clip > 0, "The clipping bound must be positive."),
             (self.clip_norm is None or self.clip_norm > 0, "The clipping norm must be positive."),
             (self.max_loss is None or self.max_loss > 0, "The loss limit must be positive."),
-            (np.isfinite(self.init_std) and self.init_std >= 0,
-             "The initial weight scale must be a number >= 0."),
-            (0 <= self.val_fraction < 0.9, "The validation fraction must lie in [0, 0.9)."),
+            (np.isfinite(self.init_std) and 0 <= self.init_std <= MAX_INIT_STD,
+             f"The initial weight scale must be a number from 0 to {MAX_INIT_STD:g}."),
+            (isinstance(self.seed, (int, np.integer)) and 0 <= self.seed <= MAX_SEED,
+             f"The seed must be a whole number from 0 to {MAX_SEED}."),
+            (0 <= self.val_fraction <= MAX_VAL_FRACTION,
+             f"The validation fraction must lie in [0, {MAX_VAL_FRACTION:g}]."),
             (self.eval_every >= 1, "Evaluate at least every 1 step."),
             (self.level in LEVELS, "The vocabulary level must be 'char' or 'word'."),
             (self.dtype in DTYPES, "The dtype must be float32 or float64."),
@@ -84,6 +95,38 @@ class History:
     seconds: list[float] = field(default_factory=list)  # training time so far, pauses excluded
     val_step: list[int] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+
+    def append(self, step: int, loss: float, grad_norm: float, seconds: float) -> None:
+        """Record one training step (older steps are thinned to stay within MAX_HISTORY)."""
+        self.step.append(step)
+        self.loss.append(loss)
+        self.grad_norm.append(grad_norm)
+        self.seconds.append(seconds)
+        if len(self.step) > MAX_HISTORY:
+            self._thin(("step", "loss", "grad_norm", "seconds"))
+
+    def append_val(self, step: int, loss: float) -> None:
+        """Record one validation loss (thinned like the training steps)."""
+        self.val_step.append(step)
+        self.val_loss.append(loss)
+        if len(self.val_step) > MAX_HISTORY:
+            self._thin(("val_step", "val_loss"))
+
+    def _thin(self, names: tuple[str, ...]) -> None:
+        """Keep the first point, the latest ones, and older steps at a multiple of a stride."""
+        steps = getattr(self, names[0])
+        recent = min(HISTORY_RECENT, MAX_HISTORY // 4)
+        old = len(steps) - recent
+        stride = 2
+        while True:
+            keep = [i for i in range(old) if i == 0 or steps[i] % stride == 0]
+            if len(keep) + recent <= MAX_HISTORY // 2 + recent:
+                break
+            stride *= 2
+        keep += range(old, len(steps))
+        for name in names:
+            values = getattr(self, name)
+            setattr(self, name, [values[i] for i in keep])
 
     def chars_per_s(self, tokens_per_step: int, last: int = 100) -> float:
         """Tokens per second over the last ``last`` steps."""
@@ -213,11 +256,7 @@ class Trainer:
         self.h = h_last
         self.pos += cfg.seq_len
         self.steps += 1
-        hist = self.history
-        hist.step.append(self.steps)
-        hist.loss.append(loss)
-        hist.grad_norm.append(norm)
-        hist.seconds.append(self._seconds + self._clock())
+        self.history.append(self.steps, loss, norm, self._seconds + self._clock())
         if self.steps % cfg.eval_every == 0:
             self.evaluate()
         return loss
@@ -319,8 +358,7 @@ class Trainer:
             return None
         with np.errstate(all="ignore"):
             loss = self.model.loss(v[:-1], v[1:])
-        self.history.val_step.append(self.steps)
-        self.history.val_loss.append(loss)
+        self.history.append_val(self.steps, loss)
         return loss
 
     # -- checkpoints -------------------------------------------------------------------------
