@@ -69,6 +69,16 @@ def _read_corpus(path: str) -> str:
     return text_from_bytes(data, MAX_CORPUS_BYTES, f"'{path}'")
 
 
+def _out_path(out: str) -> Path:
+    """Where the checkpoint will really be written (NumPy adds .npz), checked before training."""
+    path = Path(out if out.endswith(".npz") else out + ".npz")
+    if not path.parent.is_dir():
+        raise RNNError(f"--out: there is no folder '{path.parent}' to write '{path.name}' into.")
+    if path.is_dir():
+        raise RNNError(f"--out: '{path}' is a folder.")
+    return path
+
+
 def train(args) -> dict:
     if args.threads < 1:
         raise RNNError("--threads must be at least 1.")
@@ -84,6 +94,7 @@ def train(args) -> dict:
     )
     if args.steps < 0:
         raise RNNError("--steps must be >= 0.")
+    out = _out_path(args.out)
     trainer = Trainer(_read_corpus(args.corpus), cfg)
     progress = not args.quiet and not args.json
     if progress:
@@ -105,14 +116,14 @@ def train(args) -> dict:
         print(file=sys.stderr)
     if trainer.diverged:
         print(trainer.diverged, file=sys.stderr)
-    trainer.save(args.out)
+    trainer.save(out)
     chars = trainer.steps * trainer.tokens_per_step
     return {
         "steps": trainer.steps, "chars": chars, "seconds": round(seconds, 4),
         "chars_per_s": round(chars / seconds, 1) if seconds > 0 else None,
         "loss_last100": trainer.history.loss_last(100),
         "val_loss": trainer.history.val_loss[-1] if trainer.history.val_loss else None,
-        "diverged": trainer.diverged, "out": args.out,
+        "diverged": trainer.diverged, "out": str(out),
     }
 
 
