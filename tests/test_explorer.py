@@ -251,7 +251,7 @@ def test_link_reproduces_the_view():
         ({"step": "two"}, "step “two”"),
         ({"neuron": "128"}, "neuron “128”"),
         ({"neuron": "1.5e9"}, "neuron “1\\.5e9”"),
-        ({"model": "nope<script>"}, "model named “nope&lt;script\\>”"),
+        ({"model": "nope<script>"}, "model named “nope\\<script\\>”"),
         ({"colour": "pink"}, "colours “pink”"),
     ],
 )

@@ -11,7 +11,6 @@ the session (``ui.state``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -21,16 +20,10 @@ from session.limits import MAX_CHECKPOINT_MB
 from session.shelf import ModelEntry, entry_from_upload
 
 from . import state
+from .markdown import escape_markdown
 
 DEFAULT_TEXT = "The keeper climbed the stairs to light the lamp."
 MAX_CHARS = 500  # longer text is cut: the views stay readable and fast
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$:])")  # markdown, LaTeX $, :emoji:
-
-
-def escape_markdown(text: str) -> str:
-    """User text made safe for ``st.markdown``: markdown marks escaped, HTML shown as text."""
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("<", "&lt;").replace("\n", " ")
 
 
 def quote_token(tok: str) -> str:
