@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import zipfile
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -256,63 +254,8 @@ def _check_vocab(doc: dict, V: int) -> Vocab:
         raise CheckpointError(f"The checkpoint's vocabulary is invalid: {e}") from e
 
 
-def _is_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _is_number(x) -> bool:
-    return (isinstance(x, (int, float)) and not isinstance(x, bool)) and math.isfinite(x)
-
-
 def _check_meta(meta: dict) -> None:
-    """The metadata this project reads (config, history, trainer, titles) has the right types.
+    """The metadata the pages and ``Trainer.resume`` read has the right types and values."""
+    from .meta import ModelMeta  # meta imports train, which imports this module lazily
 
-    Unknown keys are kept as they are; the pages and ``Trainer.resume`` read only these.
-    """
-    from .train import History, TrainConfig  # train imports this module lazily: no cycle
-
-    def fail(what: str):
-        raise CheckpointError(f"The checkpoint's metadata is damaged: {what}.")
-
-    for key in ("title", "description", "corpus"):
-        if key in meta and not isinstance(meta[key], str):
-            fail(f"'{key}' must be text")
-    if meta.get("val_loss") is not None and not _is_number(meta["val_loss"]):
-        fail("'val_loss' must be a number")
-    if "snapshot_step" in meta and not (_is_int(meta["snapshot_step"])
-                                        and meta["snapshot_step"] >= 0):
-        fail("'snapshot_step' must be a whole number >= 0")
-    config = meta.get("config", {})
-    if not isinstance(config, dict):
-        fail("'config' must be an object")
-    types = {f.name: str(f.type) for f in fields(TrainConfig)}  # e.g. "float | None"
-    for key, value in config.items():
-        kind = types.get(key)
-        if kind is None:
-            continue
-        ok = ((value is None and "None" in kind) or (kind.startswith("int") and _is_int(value))
-              or (kind.startswith("float") and _is_number(value))
-              or (kind.startswith("str") and isinstance(value, str)))
-        if not ok:
-            fail(f"config '{key}' is {value!r}")
-    trainer = meta.get("trainer", {})
-    if not isinstance(trainer, dict):
-        fail("'trainer' must be an object")
-    for key in ("steps", "pos", "optimizer_t"):
-        if key in trainer and not (_is_int(trainer[key]) and trainer[key] >= 0):
-            fail(f"trainer '{key}' must be a whole number >= 0")
-    if "seconds" in trainer and not (_is_number(trainer["seconds"]) and trainer["seconds"] >= 0):
-        fail("trainer 'seconds' must be a number >= 0")
-    if "corpus_digest" in trainer and not isinstance(trainer["corpus_digest"], str):
-        fail("trainer 'corpus_digest' must be text")
-    history = meta.get("history", {})
-    if not isinstance(history, dict):
-        fail("'history' must be an object")
-    lists = {k: history[k] for k in History.__dataclass_fields__ if k in history}
-    for key, values in lists.items():
-        check = _is_int if key.endswith("step") else _is_number
-        if not isinstance(values, list) or not all(check(v) for v in values):
-            fail(f"history '{key}' must be a list of {'whole ' * (check is _is_int)}numbers")
-    for group in (("step", "loss", "grad_norm", "seconds"), ("val_step", "val_loss")):
-        if len({len(lists[k]) for k in group if k in lists}) > 1:
-            fail(f"the history's {', '.join(group)} differ in length")
+    ModelMeta.from_dict(meta)

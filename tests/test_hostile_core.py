@@ -132,7 +132,7 @@ def test_d4_trainer_history_bounded(monkeypatch):
 
     monkeypatch.setattr(train, "MAX_HISTORY", 200)
     tr = Trainer(TEXT, TrainConfig(hidden_size=4, seq_len=1, batch_size=1, eval_every=10**9))
-    tr.run(1000)
+    tr.train(1000)
     assert len(tr.history.step) <= 200 and tr.history.step[-1] == 1000
     _, _, meta = load_checkpoint(checkpoint_bytes(tr.model, tr.vocab, **tr.meta()))
     assert meta["history"]["step"][-1] == 1000
@@ -141,7 +141,7 @@ def test_d4_trainer_history_bounded(monkeypatch):
 def test_d4_million_step_checkpoint_loads_back():
     """H=4, B=1, T=1 for 1,000,000 steps: the checkpoint stays small and loads again."""
     tr = Trainer(TEXT, TrainConfig(hidden_size=4, seq_len=1, batch_size=1, eval_every=10**9))
-    tr.run(2)
+    tr.train(2)
     for i in range(3, 1_000_001):
         tr.history.append(i, 1.5, 0.5, i * 3e-4)
     for i in range(1, 2001):
@@ -286,7 +286,7 @@ def test_d9_malformed_metadata_is_a_checkpoint_error(mv, extra):
 
 def test_d9_well_formed_metadata_still_loads(mv):
     tr = Trainer(TEXT, TrainConfig(hidden_size=4, seq_len=5, eval_every=3))
-    tr.run(7)
+    tr.train(7)
     _, _, meta = load_checkpoint(checkpoint_bytes(tr.model, tr.vocab, **tr.meta(), title="t",
                                                   description="d", val_loss=1.5))
     assert meta["trainer"]["steps"] == 7 and meta["history"]["val_step"] == [3, 6]
