@@ -130,8 +130,8 @@ def load_checkpoint(source, with_arrays: bool = False):
         total = sum(i.file_size for i in infos.values())
         if total > MAX_BYTES:
             raise CheckpointError(
-                f"This checkpoint unpacks to {total / 2**20:.0f} MB, over the "
-                f"{MAX_BYTES // 2**20} MB limit."
+                f"This checkpoint unpacks to {total / 2**20:.0f} MiB, over the "
+                f"{MAX_BYTES // 2**20} MiB limit."
             )
         names = {n[:-4] for n in infos if n.endswith(".npy")}
         missing = [k for k in (*PARAMS, META_KEY) if k not in names]

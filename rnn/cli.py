@@ -18,7 +18,7 @@ from .textfile import text_from_bytes
 from .train import DTYPES, TrainConfig, Trainer
 from .vocab import LEVELS, UNIT_NAMES
 
-MAX_CORPUS_BYTES = 50 * 2**20
+MAX_CORPUS_BYTES = 50 * 10**6
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -265,7 +265,7 @@ def _patch_declared_sizes(data: bytes, size: int) -> bytes:
 
 def test_zip_bomb_declared_size(mv):
     data = _patch_declared_sizes(checkpoint_bytes(*mv), 2**31)
-    assert_rejected(data, match="MB")
+    assert_rejected(data, match="MiB")
 
 
 def test_size_limit_applies(mv, monkeypatch):
