@@ -52,7 +52,8 @@ def test_an_upload_with_malformed_metadata_gets_a_plain_error():
     vocab = Vocab.build("abc")
     buf = io.BytesIO()
     save_checkpoint(buf, RNN.create(vocab.size, 4), vocab, title=["not", "text"])
-    load_checkpoint(buf.getvalue())  # the file itself is sound
+    with pytest.raises(CheckpointError, match="'title'"):  # the loader checks it (issue 15, D9)
+        load_checkpoint(buf.getvalue())
     with pytest.raises(CheckpointError, match="'title'"):
         entry_from_upload("m.npz", buf.getvalue())
 
