@@ -12,7 +12,7 @@ from pathlib import Path
 from rnn import RNN, ModelMeta, Vocab, load_checkpoint
 from rnn.analysis import scaled_model, untrained_model
 
-from .limits import check_checkpoint_size
+from .limits import check_checkpoint_size, check_servable
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -51,6 +51,7 @@ def entry_from_upload(name: str, data: bytes) -> ModelEntry:
     """A model from uploaded checkpoint bytes; raises CheckpointError with a plain message."""
     check_checkpoint_size(data)
     model, vocab, meta = load_checkpoint(data)
+    check_servable(model)
     stem = Path(name).stem[:40] or "upload"
     return ModelEntry(f"upload-{stem}", f"Uploaded: {stem}", model, vocab,
                       ModelMeta.from_dict(meta), "upload")

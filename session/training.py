@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rnn import RNN, ModelMeta, RNNError, TrainConfig, Trainer, sample
+from rnn import RNN, ModelMeta, RNNError, TrainConfig, Trainer, Vocab, sample
 
-from .limits import check_corpus, check_limits
+from .limits import MAX_TRAIN_VOCAB, check_corpus, check_limits
 
 CHUNK_SECONDS = 0.25  # training time per chunk: the page answers within about this long
 MAX_SNAPSHOTS = 8
@@ -94,7 +94,10 @@ def new_run(text: str, config: TrainConfig, corpus_name: str, *, temperature: fl
     """A fresh run at step 0 (validated, with a snapshot, a sample and a validation loss)."""
     check_corpus(text)
     check_limits(config)
-    trainer = Trainer(text, replace(config, max_loss=None))  # a copy: live settings change it
+    # The most frequent tokens only: 100k distinct characters made a softmax 100k wide (2 GB)
+    vocab = Vocab.build(text, config.level, max_size=MAX_TRAIN_VOCAB)
+    trainer = Trainer(text, replace(config, max_loss=None), vocab=vocab)  # a copy: live
+    # settings change it
     return start(TrainRun(trainer, corpus_name, temperature, max(1, sample_every)))
 
 

@@ -106,9 +106,10 @@ def corpus_ui() -> CorpusChoice | None:
                                 placeholder=f"At least {limits.MIN_CORPUS_CHARS} characters")
             name = "pasted text"
         else:
-            mb = limits.MAX_CORPUS_BYTES // 2**20
+            mb = limits.MAX_CORPUS_MB
             up = st.file_uploader(f"A UTF-8 .txt file (at most {mb} MB)", type=["txt"],
-                                  key="train_upload", max_upload_size=mb)
+                                  key="train_upload", max_upload_size=mb,
+                                  help=f"{mb} MB = {limits.MAX_CORPUS_BYTES:,} bytes.")
             if up is None:
                 st.info("Choose a .txt file to train on.")
                 return None
@@ -171,10 +172,16 @@ def limits_ui() -> None:
     """The server's limits, in an expander."""
     with st.expander("Limits on this server"):
         st.markdown(
-            f"- corpus: at most {limits.MAX_CORPUS_BYTES // 2**20} MB of UTF-8 text, at least "
-            f"{limits.MIN_CORPUS_CHARS} characters\n"
+            f"- corpus: at most {limits.MAX_CORPUS_MB} MB ({limits.MAX_CORPUS_BYTES:,} bytes) of "
+            f"UTF-8 text, at least {limits.MIN_CORPUS_CHARS} characters; the "
+            f"{limits.MAX_TRAIN_VOCAB - 1} most frequent characters are learned, any other is "
+            "read as the unknown token\n"
             f"- hidden size ≤ {limits.MAX_HIDDEN}, sequence length ≤ "
             f"{limits.MAX_SEQ_LEN}, batch size ≤ {limits.MAX_BATCH}\n"
+            f"- an uploaded checkpoint: at most {limits.MAX_CHECKPOINT_MB} MB "
+            f"({limits.MAX_CHECKPOINT_BYTES:,} bytes), hidden size ≤ {limits.MAX_HIDDEN}, "
+            f"vocabulary ≤ {limits.MAX_TRAIN_VOCAB} tokens to train "
+            f"(≤ {limits.MAX_VOCAB} to look at on the other pages)\n"
             f"- training runs in chunks of {training.CHUNK_SECONDS:g} s, so pause answers "
             "quickly; the charts are redrawn about once a second (less often when drawing is "
             f"slow, so that training keeps {train_view.TRAIN_SHARE:.0%} of the time); every "
