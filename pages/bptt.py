@@ -118,10 +118,12 @@ st.caption("Norms are Euclidean 2-norms over neurons. The dotted line is the Fro
            "exponentially vanishing gradient.")
 
 st.subheader("Every step at once")
+if state.widget("bptt_matrix") is None:  # default on; no value= (ui.state keeps it)
+    state.preset("bptt_matrix", True)
 if T > MATRIX_MAX:
     st.caption(f"The matrix of every loss step against every state is drawn for texts of up to "
                f"{MATRIX_MAX} steps (its cost grows as T²); this one has {T}.")
-elif st.toggle("Show the (T, T) matrix of ‖dL_t/dh_k‖", True, key="bptt_matrix",
+elif st.toggle("Show the (T, T) matrix of ‖dL_t/dh_k‖", key="bptt_matrix",
                persist_state="session"):
     sens_fig = state.cached(  # built once per (model, text); a step only moves the outline
         "bptt_matrix", (model, enc.ids),

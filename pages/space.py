@@ -28,7 +28,9 @@ with top[0]:
     choice = text_input_ui()
 dims = top[1].radio("View", [2, 3], key="space_dims", horizontal=True,
                     format_func=lambda d: f"{d}-D", persist_state="session")
-show_cloud = top[2].toggle("Reference states", True, key="space_cloud", persist_state="session",
+if state.widget("space_cloud") is None:  # default on; no value= (ui.state keeps it)
+    state.preset("space_cloud", True)
+show_cloud = top[2].toggle("Reference states", key="space_cloud", persist_state="session",
                            help="Draw the states of the reference text as a grey cloud.")
 
 if choice.empty:

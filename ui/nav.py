@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from threadpoolctl import threadpool_limits
 
 from . import state
@@ -57,8 +58,10 @@ def run_app() -> None:
 
 def require_app() -> None:
     """Rerun through app.py when a page was started on its own (once per session); then make
-    sure the session's objects exist."""
+    sure the session's objects exist, and carry widget values over from the last page."""
     state.init()
+    ctx = get_script_run_ctx()
+    state.keep_widgets(ctx.page_script_hash if ctx else "")
     if getattr(_frame, "inside", False) or not state.once(state.NAV_REDIRECTED):
         return
     st.navigation(pages(), position="hidden")  # leaves the old pages/ folder mode for good

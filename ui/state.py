@@ -31,6 +31,22 @@ TRAIN_NOTICE = "train_notice"  # what resuming a checkpoint did
 ATLAS_CLICKED = "atlas_clicked"  # the atlas grid's selection already applied
 EXPLORER_URL_READ = "explorer_url_read"  # the Explorer took its view from the URL once
 EXPLORER_VIEW = "explorer_view"  # session.explorer.ExplorerView: step, neuron, colours, seq
+KEPT = "kept_widgets"  # {widget key: its last value}, carried across pages (keep_widgets)
+KEPT_PAGE = "kept_page"  # the page the last full script run drew
+
+# Every widget whose value must survive a visit to a page that does not draw it. Streamlit drops
+# the state of a widget a run did not draw; persist_state="session" covers only some widget
+# kinds, and in 1.67 it still lost a value preset before the widget's first run (the text from
+# a link was empty on the next page). So keep_widgets carries these by hand.
+KEPT_WIDGETS = (
+    "text", "step", "neuron", "explorer_colour",  # every page's text; the Explorer
+    "space_dims", "space_cloud", "space_t",  # Hidden-state space
+    "bptt_t", "bptt_matrix",  # Backprop through time
+    "atlas_source", "atlas_text", "atlas_unit",  # Neuron atlas
+    "train_source", "train_corpus", "train_paste", "train_hidden", "train_seq_len",
+    "train_batch", "train_optimizer", "train_init_std", "train_seed", "train_val_fraction",
+    "train_lr", "train_clip", "train_temperature", "train_sample_every", "train_target",
+)
 
 
 def _state(state: Any = None) -> Any:
@@ -47,6 +63,25 @@ def init(defaults: Mapping[str, Any] | None = None, state: Any = None) -> None:
     for key, value in (defaults or {}).items():
         if key not in s:
             s[key] = value
+
+
+def keep_widgets(page: str, state: Any = None) -> None:
+    """Carry every KEPT_WIDGETS value across page changes; call before a page draws anything.
+
+    Each full run records the values it finds. On the first run of another page, each kept
+    value is written back as if set from code: a widget drawn on this page then starts from
+    it, and one that is not keeps it for later.
+    """
+    s = _state(state)
+    kept = s[KEPT] if KEPT in s else {}
+    switched = s.get(KEPT_PAGE) != page
+    for key in KEPT_WIDGETS:
+        if key in s:
+            kept[key] = s[key]
+        if switched and key in kept:
+            s[key] = kept[key]
+    s[KEPT] = kept
+    s[KEPT_PAGE] = page
 
 
 # -- the session's objects -----------------------------------------------------------------------

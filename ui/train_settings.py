@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from rnn import CORPORA, OPTIMIZERS, RNNError, TrainConfig, load_corpus
-from rnn.train import text_digest
+from rnn.train import MAX_SEED, MAX_VAL_FRACTION, text_digest
 from session import limits, train_view, training
 
 from . import state
@@ -147,8 +147,8 @@ def settings_ui() -> Settings:
                  on_change=_optimizer_changed, help="Picking one sets its usual learning rate.")
     c1.select_slider("Initial weight scale", _with(INIT_OPTIONS, state.widget("train_init_std")),
                      key="train_init_std", help="Weights start as N(0, scale²).")
-    c2.number_input("Seed", 0, 2**31 - 1, key="train_seed")
-    st.slider("Held out for validation", 0.0, 0.5, step=0.05, key="train_val_fraction",
+    c2.number_input("Seed", 0, MAX_SEED, key="train_seed")  # the CLI's range too
+    st.slider("Held out for validation", 0.0, MAX_VAL_FRACTION, step=0.05, key="train_val_fraction",
               format="%.2f", help="The tail of the corpus that is never trained on.")
     st.markdown("**Learning and sampling** · these apply to the running network")
     c1, c2 = st.columns(2)
