@@ -250,3 +250,30 @@ def test_d11_every_uploader_sets_its_limit(server_default_200, page, source):
         assert mb in (limits.MAX_CHECKPOINT_MB, limits.MAX_CORPUS_MB), up.proto.label
         if "txt" in up.proto.label:
             assert mb == limits.MAX_CORPUS_MB and f"{mb} MB" in up.proto.label
+
+
+# -- a session's memory is released when its browser disconnects --------------------------------
+
+
+def test_disconnect_releases_the_sessions_objects():
+    at = open_app("pages/train.py")
+    run = state.train_run(at.session_state)
+    run.playing = True
+    held = {k: at.session_state[k] for k in state.HELD if k in at.session_state}
+    assert state.SHELF in held and state.MEMO in held and state.TRAIN_RUN in held
+    fake = dict(held, text="kept")
+    state.release_session(fake)  # what Streamlit calls when the websocket goes
+    assert not any(k in fake for k in state.HELD) and fake["text"] == "kept"
+    assert run.playing is False  # a chunk in flight stops at its next step
+
+
+def test_the_release_hook_is_registered_per_session():
+    """A session-scoped resource whose on_release is release_session: Streamlit clears it
+    (and calls the hook) as soon as the session disconnects, not when its state expires."""
+    import streamlit.runtime.caching.cache_resource_api as api
+
+    open_app("pages/home.py")
+    registered = [c for caches in api._resource_caches._function_caches.values()
+                  for c in caches.values() if getattr(c, "display_name", "").endswith(
+                      "session_handle")]
+    assert registered

@@ -60,6 +60,7 @@ def require_app() -> None:
     """Rerun through app.py when a page was started on its own (once per session); then make
     sure the session's objects exist, and carry widget values over from the last page."""
     state.init()
+    state.watch_session()
     ctx = get_script_run_ctx()
     state.keep_widgets(ctx.page_script_hash if ctx else "")
     if getattr(_frame, "inside", False) or not state.once(state.NAV_REDIRECTED):
