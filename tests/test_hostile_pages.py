@@ -277,3 +277,26 @@ def test_the_release_hook_is_registered_per_session():
                   for c in caches.values() if getattr(c, "display_name", "").endswith(
                       "session_handle")]
     assert registered
+
+
+def _inert(md: str) -> bool:
+    return not any(c in md for c in "\r\n\u2028\u2029") and "www." not in md and "://" not in md
+
+
+def test_d8_file_names_on_the_train_page_are_inert():
+    evil = "x\r\r# Session expired, log in at www.evil-example.com\r"
+    at = open_app("pages/train.py")
+    widget(at, "train_source").set_value("Upload a .txt file").run()
+    up = [u for u in at.get("file_uploader") if "txt" in u.proto.label][0]
+    up.set_value((evil + ".txt", load_corpus("english")[:1000].encode(), "text/plain"))
+    at.run()
+    assert not at.exception, errors(at)
+    ckpt = [u for u in at.get("file_uploader") if u.proto.label.startswith("Continue")][0]
+    ckpt.set_value((evil + ".npz", b"not a zip", "application/octet-stream"))
+    at.run()
+    at.button(key="train_resume").click().run()
+    assert not at.exception, errors(at)
+    shown = [e.value for e in [*at.caption, *at.error, *at.success, *at.markdown]
+             if "evil" in e.value]
+    assert len(shown) >= 2, shown  # the run's caption and the error name the file
+    assert all(_inert(md) for md in shown), shown

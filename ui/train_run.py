@@ -19,6 +19,7 @@ from session import checkpoints, limits, train_view, training
 from session.shelf import ModelEntry
 
 from . import state
+from .markdown import escape_markdown
 from .train_settings import SOURCES, CorpusChoice, Settings, sync_widgets
 
 
@@ -70,13 +71,13 @@ def current_run(corpus: CorpusChoice | None, settings: Settings
 def messages_ui(message: str | None) -> None:
     """The error of this script run and what the callbacks left to say."""
     if message:
-        st.error(message)
+        st.error(escape_markdown(message))
     left = state.take(state.TRAIN_MESSAGE)
     if left:
-        st.error(left)
+        st.error(escape_markdown(left))  # may name an uploaded file
     notice = state.take(state.TRAIN_NOTICE)
     if notice:
-        st.success(notice)
+        st.success(escape_markdown(notice))
 
 
 # -- callbacks ---------------------------------------------------------------------------------
@@ -177,7 +178,8 @@ def controls_ui(run: training.TrainRun) -> None:
     c[3].button("Reset", key="train_reset", icon=":material/restart_alt:",
                 on_click=_request_new_run, width="stretch",
                 help="Start over from step 0 with the settings on the left.")
-    c[4].caption(f"{run.corpus_name} · H={tr.config.hidden_size}, T={tr.config.seq_len}, "
+    c[4].caption(f"{escape_markdown(run.corpus_name)} · H={tr.config.hidden_size}, "
+                 f"T={tr.config.seq_len}, "
                  f"B={tr.config.batch_size}, {tr.config.optimizer}, lr {tr.config.lr:g}, "
                  f"clip {'off' if tr.config.clip is None else f'{tr.config.clip:g}'}")
 

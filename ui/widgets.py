@@ -69,7 +69,7 @@ def _upload_ui(key: str) -> None:
         except RNNError as e:  # CheckpointError included: keep the current model
             state.set_value(err_key, str(e))
     if state.value(err_key):
-        st.error(f"Could not load this file: {state.value(err_key)} "
+        st.error(f"Could not load this file: {escape_markdown(state.value(err_key))} "
                  "The model shown has not changed.")
 
 
