@@ -71,18 +71,22 @@ def init(defaults: Mapping[str, Any] | None = None, state: Any = None) -> None:
 def keep_widgets(page: str, state: Any = None) -> None:
     """Carry every KEPT_WIDGETS value across page changes; call before a page draws anything.
 
-    Each full run records the values it finds. On the first run of another page, each kept
-    value is written back as if set from code: a widget drawn on this page then starts from
-    it, and one that is not keeps it for later.
+    Each full run of a page records the values it finds (the edit that caused the run is among
+    them). The first run of another page writes each kept value back as if set from code: a
+    widget drawn on this page starts from it, one that is not keeps it for later. That run
+    records nothing: in it Streamlit can report a widget's value from before its first edit
+    (a pasted corpus read back as "" in the browser).
     """
     s = _state(state)
     kept = s[KEPT] if KEPT in s else {}
     switched = s.get(KEPT_PAGE) != page
     for key in KEPT_WIDGETS:
-        if key in s:
-            kept[key] = s[key]
+        if switched and key not in kept and key in s:  # set but never recorded (a link's
+            kept[key] = s[key]  # text, on the page's first run): the best we know
         if switched and key in kept:
             s[key] = kept[key]
+        elif key in s:
+            kept[key] = s[key]
     s[KEPT] = kept
     s[KEPT_PAGE] = page
 
