@@ -174,7 +174,7 @@ def wait_idle(page, timeout_s: float = 60) -> None:
 
 def probe(page, i: int) -> float:
     """The other user types a new sentence; seconds until the page has run and is idle."""
-    box = page.get_by_label("Text for the network to read")
+    box = page.locator('[data-testid="stMain"] input[aria-label="Text for the network to read"]')
     box.fill(f"Another user reads sentence number {i} on the shared server.")
     t0 = time.perf_counter()
     box.press("Enter")
@@ -207,20 +207,14 @@ def attack(url: str, which: str, files: dict[str, bytes], out: dict) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         try:
-            if which == "D1":
-                page.goto(url + "/explorer")
+            if which in ("D1", "D2"):  # a checkpoint in the sidebar's uploader
+                page.goto(url + ("/explorer" if which == "D1" else "/bptt"))
                 wait_idle(page)
-                upload(page, "Upload a checkpoint", "d1.npz", files["D1"],
+                upload(page, "Upload a checkpoint", f"{which.lower()}.npz", files[which],
                        "application/octet-stream")
                 page.wait_for_timeout(500)
                 wait_idle(page, ATTACK_TIMEOUT_S)
-            elif which == "D2":
-                page.goto(url + "/bptt")
-                wait_idle(page)
-                upload(page, "Upload a checkpoint", "d2.npz", files["D2"],
-                       "application/octet-stream")
-                page.wait_for_timeout(500)
-                wait_idle(page, ATTACK_TIMEOUT_S)
+            if which == "D2":  # then the W_h slider, twice
                 slider = page.locator('[data-testid="stSlider"]', has_text="multiply W_h")
                 for _ in range(2):
                     if slider.count():
