@@ -120,7 +120,7 @@ class History:
         stride = 2
         while True:
             keep = [i for i in range(old) if i == 0 or steps[i] % stride == 0]
-            if len(keep) + recent <= MAX_HISTORY // 2 + recent:
+            if len(keep) <= MAX_HISTORY // 2:  # room for many appends before the next thinning
                 break
             stride *= 2
         keep += range(old, len(steps))
