@@ -81,15 +81,21 @@ _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
                    (2, 0): np.lib.format.read_array_header_2_0}
 
 
+def _read_shape(zf: zipfile.ZipFile, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an array's .npy header declares (nothing else is read)."""
+    with zf.open(name + ".npy") as f:
+        read_header = _HEADER_READERS.get(np.lib.format.read_magic(f))
+        if read_header is None:
+            raise CheckpointError(f"Array '{name}' is in an unsupported .npy format.")
+        shape, _, dtype = read_header(f)
+    return shape, dtype
+
+
 def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
     """One array, after checking its header: no Python objects, no more data than stored."""
     try:
         info = zf.getinfo(name + ".npy")
-        with zf.open(info) as f:  # the header alone first
-            read_header = _HEADER_READERS.get(np.lib.format.read_magic(f))
-            if read_header is None:
-                raise CheckpointError(f"Array '{name}' is in an unsupported .npy format.")
-            shape, _, dtype = read_header(f)
+        shape, dtype = _read_shape(zf, name)  # the header alone first
         if dtype.hasobject:  # object arrays need pickle, which we refuse
             raise CheckpointError(f"Array '{name}' holds Python objects, which are never loaded.")
         if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > info.file_size:
@@ -104,7 +110,8 @@ def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
         raise CheckpointError(f"Array '{name}' is damaged or truncated ({e}).") from e
 
 
-def load_checkpoint(source, with_arrays: bool = False):
+def load_checkpoint(source, with_arrays: bool = False, *, max_hidden: int = MAX_HIDDEN,
+                    max_vocab: int = MAX_VOCAB):
     """Read a checkpoint written by ``save_checkpoint``, checking every part of it.
 
     Parameters
@@ -112,6 +119,9 @@ def load_checkpoint(source, with_arrays: bool = False):
     source : str, Path, bytes or binary file
     with_arrays : bool
         Also return the extra arrays (optimizer state) as a fourth value.
+    max_hidden, max_vocab : int
+        Largest H and V to load, checked from W_i's header before any array is read (a server
+        passes what it can serve).
 
     Returns
     -------
@@ -144,6 +154,7 @@ def load_checkpoint(source, with_arrays: bool = False):
             raise CheckpointError(
                 f"The checkpoint's metadata is {meta_size / 2**20:.1f} MiB, over the "
                 f"{MAX_META_BYTES / 2**20:g} MiB limit.")
+        _check_sizes(zf, min(max_hidden, MAX_HIDDEN), min(max_vocab, MAX_VOCAB))
         meta = _read_meta(_read_array(zf, META_KEY))
         params = {k: _read_array(zf, k) for k in PARAMS}
         extra = {n[2:]: _read_array(zf, n) for n in names if n.startswith("x.")}
@@ -155,6 +166,22 @@ def load_checkpoint(source, with_arrays: bool = False):
         if v.dtype.kind not in "fiu" or not np.all(np.isfinite(v)):
             raise CheckpointError(f"Extra array '{k}' must hold finite numbers.")
     return (model, vocab, meta, extra) if with_arrays else (model, vocab, meta)
+
+
+def _check_sizes(zf: zipfile.ZipFile, max_hidden: int, max_vocab: int) -> None:
+    """H and V from W_i's header, against the limits, before the arrays are read."""
+    try:
+        shape, _ = _read_shape(zf, "W_i")
+    except CheckpointError:
+        raise
+    except Exception as e:  # as in _read_array: untrusted header bytes
+        raise CheckpointError(f"Array 'W_i' is damaged or truncated ({e}).") from e
+    if len(shape) != 2:
+        raise CheckpointError(f"W_i must be a matrix (H, V), got shape {shape}.")
+    H, V = shape
+    if H > max_hidden or V > max_vocab:
+        raise CheckpointError(f"This model has {H} hidden neurons and a vocabulary of {V} tokens; "
+                              f"at most {max_hidden} and {max_vocab} are loaded here.")
 
 
 def _read_meta(blob: np.ndarray) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnn import RNN, CheckpointError, RNNError, TrainConfig, text_from_bytes
+from rnn import CheckpointError, RNNError, TrainConfig, text_from_bytes
 
 # Upload sizes are in MB of 10^6 bytes: Streamlit's uploader counts so in the browser (its
 # max_upload_size, and the "File must be 2.0MB or smaller" it shows), so the stated limit, the
@@ -59,13 +59,3 @@ def check_checkpoint_size(data: bytes) -> None:
         raise CheckpointError(f"The file is over {MAX_CHECKPOINT_MB} MB "
                               f"({MAX_CHECKPOINT_BYTES:,} bytes).")
 
-
-def check_servable(model: RNN, max_vocab: int = MAX_VOCAB, what: str = "shows") -> None:
-    """CheckpointError for a model larger than the pages can serve (or train: ``max_vocab``)."""
-    H, V = model.hidden_size, model.vocab_size
-    if H > MAX_HIDDEN:
-        raise CheckpointError(f"This model has {H} hidden neurons; this server {what} models of "
-                              f"at most {MAX_HIDDEN}.")
-    if V > max_vocab:
-        raise CheckpointError(f"This model has a vocabulary of {V} tokens; this server {what} "
-                              f"models of at most {max_vocab}.")

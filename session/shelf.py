@@ -12,7 +12,7 @@ from pathlib import Path
 from rnn import RNN, ModelMeta, Vocab, load_checkpoint
 from rnn.analysis import scaled_model, untrained_model
 
-from .limits import check_checkpoint_size, check_servable
+from .limits import MAX_HIDDEN, MAX_VOCAB, check_checkpoint_size
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -50,8 +50,7 @@ def load_builtin(key: str, models_dir: Path | None = None) -> ModelEntry:
 def entry_from_upload(name: str, data: bytes) -> ModelEntry:
     """A model from uploaded checkpoint bytes; raises CheckpointError with a plain message."""
     check_checkpoint_size(data)
-    model, vocab, meta = load_checkpoint(data)
-    check_servable(model)
+    model, vocab, meta = load_checkpoint(data, max_hidden=MAX_HIDDEN, max_vocab=MAX_VOCAB)
     stem = Path(name).stem[:40] or "upload"
     return ModelEntry(f"upload-{stem}", f"Uploaded: {stem}", model, vocab,
                       ModelMeta.from_dict(meta), "upload")

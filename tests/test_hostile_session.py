@@ -138,3 +138,17 @@ def test_checkpoint_of_a_fresh_run_is_small():
                                                       batch_size=2)), "x"))
     assert len(checkpoint_of(run)) < 100_000
     assert io.BytesIO(checkpoint_of(run)).read(2) == b"PK"
+
+
+def test_d2_oversized_model_is_refused_from_its_header_before_its_arrays_are_read(monkeypatch):
+    """The H=4096 upload was read whole (64 MB of W_h) before being refused: now its W_i header
+    alone decides."""
+    import rnn.checkpoint as ckpt
+
+    data = checkpoint_bytes(*model_of(4096, 12))
+    read = []
+    real = ckpt._read_array
+    monkeypatch.setattr(ckpt, "_read_array", lambda zf, name: read.append(name) or real(zf, name))
+    with pytest.raises(CheckpointError, match="at most"):
+        entry_from_upload("big.npz", data)
+    assert not set(read) & {"W_i", "W_h", "W_o"}, read
