@@ -198,6 +198,12 @@ def upload(page, label: str, name: str, data: bytes, mime: str) -> None:
         {"name": name, "mimeType": mime, "buffer": data})
 
 
+def alerts(page) -> str:
+    """What the page's alert boxes say, on one line."""
+    return " | ".join(t.strip().replace("\n", " ")[:160]
+                      for t in page.locator(ALERTS).all_inner_texts())
+
+
 def attack(url: str, which: str, files: dict[str, bytes], out: dict) -> None:
     """One attacker in its own browser (a thread of its own, with its own Playwright)."""
     from playwright.sync_api import sync_playwright
@@ -214,13 +220,14 @@ def attack(url: str, which: str, files: dict[str, bytes], out: dict) -> None:
                        "application/octet-stream")
                 page.wait_for_timeout(500)
                 wait_idle(page, ATTACK_TIMEOUT_S)
+                out["seen"] = alerts(page)
             if which == "D2":  # then the W_h slider, twice
-                slider = page.locator('[data-testid="stSlider"]', has_text="multiply W_h")
+                thumb = page.locator('[data-testid="stMain"] [role="slider"]').first
                 for _ in range(2):
-                    if slider.count():
-                        slider.first.locator('[role="slider"]').first.press("ArrowRight")
-                        page.wait_for_timeout(500)
-                        wait_idle(page, ATTACK_TIMEOUT_S)
+                    thumb.focus()
+                    page.keyboard.press("ArrowRight")
+                    page.wait_for_timeout(500)
+                    wait_idle(page, ATTACK_TIMEOUT_S)
             elif which == "D3":
                 page.goto(url + "/train")
                 wait_idle(page)
@@ -237,10 +244,10 @@ def attack(url: str, which: str, files: dict[str, bytes], out: dict) -> None:
                     if pause.count():
                         pause.first.click()
                     wait_idle(page, ATTACK_TIMEOUT_S)
-            out["seen"] = " | ".join(t.strip().replace("\n", " ")[:160]
-                                     for t in page.locator(ALERTS).all_inner_texts())
+            out["seen"] = out.get("seen") or alerts(page)
         except Exception as e:  # report what happened, whatever it was
-            out["seen"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            out["seen"] = (out.get("seen", "") + f" | {type(e).__name__}: "
+                           f"{str(e).splitlines()[0][:200]}")
         finally:
             out["seconds"] = time.perf_counter() - t0
             browser.close()
