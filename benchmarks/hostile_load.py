@@ -222,7 +222,8 @@ def attack(url: str, which: str, files: dict[str, bytes], out: dict) -> None:
                 wait_idle(page, ATTACK_TIMEOUT_S)
                 out["seen"] = alerts(page)
             if which == "D2":  # then the W_h slider, twice
-                thumb = page.locator('[data-testid="stMain"] [role="slider"]').first
+                thumb = page.locator('[data-testid="stSlider"]', has_text="multiply W_h"
+                                     ).first.locator("[tabindex]").first  # the slider's thumb
                 for _ in range(2):
                     thumb.focus()
                     page.keyboard.press("ArrowRight")
