@@ -42,7 +42,7 @@ with top[1]:
         st.caption(f"The first {len(text)} characters of “{corpus_title}”, the text this model "
                    "was trained on.")
 
-if not text:
+if not text.strip():  # empty or white space only: nothing to read
     st.info("Paste some text (a paragraph or more) to see what each neuron responds to.")
     st.stop()
 try:
