@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 from rnn import CheckpointError, RNNError, TrainConfig, text_from_bytes
 
 # Upload sizes are in MB of 10^6 bytes: Streamlit's uploader counts so in the browser (its
@@ -22,6 +25,11 @@ MAX_BATCH = 64
 MAX_TARGET = 1_000_000  # largest step target
 MAX_CHECKPOINT_MB = 20
 MAX_CHECKPOINT_BYTES = MAX_CHECKPOINT_MB * 10**6  # an upload, to open or to continue training
+# What an upload may unpack to. The reader's own bound (rnn.checkpoint.MAX_BYTES, 256 MiB) would
+# let one upload take a quarter of a GB before its shapes are checked; a model this server
+# serves, with its optimizer state and metadata, unpacks to far less.
+MAX_UNPACKED_BYTES = 64 * 2**20
+MAX_UPLOADS = 4  # uploaded models a session keeps (the oldest not shown goes first)
 
 
 def corpus_from_bytes(data: bytes) -> str:
@@ -58,4 +66,18 @@ def check_checkpoint_size(data: bytes) -> None:
     if len(data) > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"The file is over {MAX_CHECKPOINT_MB} MB "
                               f"({MAX_CHECKPOINT_BYTES:,} bytes).")
+    check_unpacked_size(data)
 
+
+def check_unpacked_size(data: bytes) -> None:
+    """CheckpointError for an archive that declares more than MAX_UNPACKED_BYTES (from its
+    directory alone; the reader never inflates a member past its declared size)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError):
+        return  # not a zip: the checkpoint reader says so in its own words
+    if total > MAX_UNPACKED_BYTES:
+        raise CheckpointError(f"This checkpoint unpacks to {total / 2**20:.0f} MiB; this server "
+                              f"opens checkpoints of at most {MAX_UNPACKED_BYTES // 2**20} MiB "
+                              "unpacked.")

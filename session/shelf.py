@@ -12,7 +12,7 @@ from pathlib import Path
 from rnn import RNN, ModelMeta, Vocab, load_checkpoint
 from rnn.analysis import scaled_model, untrained_model
 
-from .limits import MAX_HIDDEN, MAX_VOCAB, check_checkpoint_size
+from .limits import MAX_HIDDEN, MAX_UPLOADS, MAX_VOCAB, check_checkpoint_size
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -92,10 +92,15 @@ class Shelf:
         return None if key is None else self.entries[key]
 
     def add(self, entry: ModelEntry, select: bool = True) -> ModelEntry:
-        """Add (or replace) a model; by default it becomes the current one."""
+        """Add (or replace) a model; by default it becomes the current one. Of the uploads, the
+        latest MAX_UPLOADS are kept (the one shown stays)."""
         self.entries[entry.key] = entry
         if select:
             self._current = entry.key
+        uploads = [k for k, e in self.entries.items() if e.source == "upload"]  # oldest first
+        spare = [k for k in uploads if k not in (entry.key, self._current)]
+        for k in spare[:max(0, len(uploads) - MAX_UPLOADS)]:
+            del self.entries[k]
         return entry
 
     def select(self, key: str) -> bool:

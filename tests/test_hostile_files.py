@@ -404,3 +404,21 @@ def test_learning_rate_1e9_on_the_page_says_so():
     at.button(key="train_continue").click().run()
     assert not at.exception, errors(at)
     assert not run.trainer.diverged and run.trainer.config.lr == 0.1
+
+
+def test_a_session_keeps_a_bounded_number_of_uploads():
+    """Uploading file after file under new names keeps the latest MAX_UPLOADS, not all."""
+    from session.shelf import MAX_UPLOADS, Shelf
+
+    shelf = Shelf.with_builtins()
+    builtins = set(shelf.keys())
+    vocab = Vocab(("<unk>", "a", "b"))
+    data = checkpoint_bytes(RNN.create(3, 4, seed=0), vocab)
+    for i in range(MAX_UPLOADS + 5):
+        shelf.add(entry_from_upload(f"model{i}.npz", data))
+    uploads = [k for k in shelf.keys() if k not in builtins]
+    assert uploads == [f"upload-model{i}" for i in range(5, MAX_UPLOADS + 5)]
+    assert shelf.current_key == f"upload-model{MAX_UPLOADS + 4}"
+    shelf.select("upload-model5")
+    shelf.add(entry_from_upload("model99.npz", data), select=False)  # not the one shown goes
+    assert "upload-model6" not in shelf and "upload-model5" in shelf
