@@ -4,7 +4,14 @@ import streamlit as st
 
 from figures.atlas import feature_bars, selectivity_grid, text_heatmap
 from rnn import RNNError, display_token
-from rnn.analysis import neuron_report, prepare_text, reference_text, text_features, top_contexts
+from rnn.analysis import (
+    hidden_states,
+    neuron_report,
+    prepare_text,
+    reference_text,
+    text_features,
+    top_contexts,
+)
 from ui import state
 from ui.nav import require_app
 from ui.widgets import model_picker_ui, unknown_tokens_ui
@@ -58,7 +65,7 @@ unknown_tokens_ui(enc)
 
 def _atlas():
     """h (T, H), the report and a description of every neuron: once per (model, text)."""
-    h = entry.model.forward(enc.ids).h  # (T, H)
+    h = hidden_states(entry.model, enc.ids)  # (T, H)
     report = neuron_report(h, text_features(enc.tokens))
     return h, report, [report.describe(j) for j in range(h.shape[1])]
 

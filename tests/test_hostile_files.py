@@ -422,3 +422,23 @@ def test_a_session_keeps_a_bounded_number_of_uploads():
     shelf.select("upload-model5")
     shelf.add(entry_from_upload("model99.npz", data), select=False)  # not the one shown goes
     assert "upload-model6" not in shelf and "upload-model5" in shelf
+
+
+def test_hidden_states_of_a_long_text_take_bounded_memory():
+    """The atlas and the space page need h_t only: for 3000 tokens of a V=2048 model the full
+    forward pass (logits and probabilities, (T, V) each, with copies) took over 200 MB."""
+    from rnn.analysis import hidden_states
+
+    model = RNN.create(2048, limits.MAX_HIDDEN, seed=0, init_std=0.05)
+    ids = np.random.default_rng(0).integers(0, 2048, 3000)
+    want = model.forward(ids[:1000]).h
+    tracemalloc.start()
+    try:
+        h = hidden_states(model, ids)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert h.shape == (3000, limits.MAX_HIDDEN)
+    np.testing.assert_array_equal(h[:1000], want)
+    np.testing.assert_allclose(h, model.forward(ids).h, rtol=0, atol=1e-12)
+    assert peak < 48 * 2**20, f"{peak / 2**20:.0f} MB"

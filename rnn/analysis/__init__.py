@@ -31,11 +31,11 @@ from .bptt import (
     untrained_model,
 )
 from .pca import PCA, fit_pca
-from .text import PreparedText, prepare_text, reference_text
+from .text import PreparedText, hidden_states, prepare_text, reference_text
 
 __all__ = [
     "FEATURES", "PCA", "SATURATED", "Context", "JacobianChain", "PreparedText", "Sensitivity",
     "StepGradients", "TextFeatures", "NeuronReport", "correlations", "fit_pca", "jacobian_chain",
-    "prepare_text", "reference_text", "scaled_model", "sensitivity_matrix", "step_gradients",
-    "text_features", "top_contexts", "neuron_report", "untrained_model",
+    "hidden_states", "prepare_text", "reference_text", "scaled_model", "sensitivity_matrix",
+    "step_gradients", "text_features", "top_contexts", "neuron_report", "untrained_model",
 ]
