@@ -179,3 +179,25 @@ def test_each_page_survives_a_round_trip_of_every_other_page(page):
     at.switch_page(f"pages/{page}.py").run()
     assert not at.exception, errors(at)
     assert state.shelf(at.session_state).current_key == "brackets"
+
+
+def test_train_settings_and_pasted_text_survive_every_other_page():
+    """Issue 14's first defect, kept proven here: settings and pasted text on Train live come
+    back unchanged after a round of every other page, and no change is claimed."""
+    at = _open_page("train")
+    pasted = load_corpus("english")[:300] + " <b>**kept**</b>"
+    _set(at, "train_paste", pasted)
+    at.button(key="train_confirm").click().run()  # a new run on the pasted text
+    at.button(key="train_step").click().run()
+    run = state.train_run(at.session_state)
+    assert run.corpus_name == "pasted text" and run.steps == 1
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, errors(at)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, errors(at)
+    assert at.radio(key="train_source").value == "Paste text"
+    assert at.text_area(key="train_paste").value == pasted
+    assert at.number_input(key="train_hidden").value == 8
+    assert state.train_run(at.session_state) is run
+    assert not any("You changed" in w.value for w in at.warning)
