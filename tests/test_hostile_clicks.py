@@ -1,5 +1,7 @@
-"""Rapid clicking: play, pause, step and reset in quick succession, in both orders, while a
-training chunk is still running on another thread (as Streamlit's fast reruns make it).
+"""Rapid clicking on Train live: play, pause, step and reset in quick succession, in both
+orders, while a training chunk is still running on another thread (as Streamlit's fast reruns
+make it). The Explorer's step buttons run in the browser (its step view component); their
+rapid use is tested there (tests/browser/test_explorer_browser.py).
 
 After every sequence the run is in one consistent state: the step counter equals the history's
 length, nothing trains once paused, the lock is free, and no thread raised.
@@ -121,25 +123,3 @@ def test_train_page_clicks_in_quick_succession_during_a_chunk(order):
     _consistent(now)
     step_shown = next(m.value for m in at.metric if m.label == "Step")
     assert step_shown == f"{n:,}"
-
-
-@pytest.mark.parametrize("order", [("play", "pause", "next", "prev", "first", "last"),
-                                   ("last", "first", "prev", "next", "pause", "play")],
-                         ids="-".join)
-def test_explorer_clicks_in_quick_succession(order):
-    at = open_app("pages/explorer.py")
-    T = len(at.session_state["text"])
-    for action in order * 3:
-        key = action
-        if action in ("play", "pause"):  # one button at a time: whichever is shown
-            key = "pause" if _exists(at, "pause") else "play"
-        if _exists(at, key):
-            at.button(key=key).click().run()
-            assert not at.exception, errors(at)
-        t = at.session_state["step"]
-        assert 0 <= t <= T - 1
-    assert at.get("plotly_chart")
-
-
-def _exists(at, key: str) -> bool:
-    return any(b.key == key for b in at.button)

@@ -23,9 +23,15 @@ from session import checkpoints, limits, training
 from session.checkpoints import resume_run
 from session.shelf import entry_from_upload
 from tests.conftest import errors, open_app
+from tests.test_hostile_input import drawn, shown_markdown
 from ui import state
 
 CORPUS = load_corpus("english")[:3000]
+# issue 15 D2 (branch i15) caps the vocabulary of a model the pages serve; until it lands the
+# 100k-token case fails, after it the case is enforced
+BEFORE_ISSUE_15_D2 = pytest.mark.xfail(
+    not hasattr(limits, "check_servable"), strict=True,
+    reason="issue 15 D2: no cap yet on the vocabulary of a served model")
 
 
 def _npy(arr: np.ndarray, allow_pickle: bool = False) -> bytes:
@@ -212,6 +218,7 @@ def test_file_over_the_upload_limit_is_refused_unopened(monkeypatch):
             load()
 
 
+@BEFORE_ISSUE_15_D2
 def test_checkpoint_with_a_100k_token_vocabulary_is_refused():
     data = _big_vocab()
     assert len(data) < limits.MAX_CHECKPOINT_BYTES
@@ -231,7 +238,7 @@ def _upload(at, key: str, name: str, data: bytes) -> None:
 
 
 UPLOAD_CASES = ["random_bytes", "renamed_text", "nan_weights", "vocab_misfit", "pickle",
-                "big_vocab"]
+                pytest.param("big_vocab", marks=BEFORE_ISSUE_15_D2)]
 
 
 def _upload_bytes(name: str, tmp_path) -> bytes:
@@ -253,7 +260,7 @@ def test_sidebar_upload_keeps_the_model(name, tmp_path):
     assert state.shelf(at.session_state).current_key == "brackets"
     assert len(state.shelf(at.session_state)) == 2
     assert not (tmp_path / "pwned").exists()
-    assert at.get("plotly_chart"), "the view is still drawn"
+    assert drawn(at), "the view is still drawn"
 
 
 @pytest.mark.parametrize("name", UPLOAD_CASES)
@@ -320,7 +327,6 @@ def test_corpus_file_name_is_not_markdown():
     at.run()
     assert not at.exception, errors(at)
     assert state.train_run(at.session_state).corpus_name.endswith(name)
-    from tests.test_hostile_input import shown_markdown
     for body in shown_markdown(at):
         assert "**x**" not in body and "](https" not in body and "$\\def" not in body, body
 
