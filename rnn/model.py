@@ -267,8 +267,17 @@ class RNN:
             dh, da, dh0 = dh[0], da[0], dh0[0]
         return Backward(loss, grads, dh, da, dh0)
 
-    def loss_and_grads(self, ids, targets, h0=None):
+    def loss_and_grads(self, ids, targets, h0=None, grad_scale: float = 1.0):
         """Mean cross-entropy, its exact gradients and the final hidden state.
+
+        Parameters
+        ----------
+        ids, targets : int arrays, shape (T,) or (B, T)
+        h0 : array, shape (H,) or (B, H), optional
+        grad_scale : float
+            The gradients are those of ``grad_scale * L``. The Trainer passes T, which makes them
+            the gradients of the loss summed over each window's T tokens and averaged over the B
+            sequences: min-char-rnn's loss when B = 1 (``rnn/train.py`` says why).
 
         Returns
         -------
@@ -282,18 +291,18 @@ class RNN:
         """
         ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
         tg = _targets_tm(targets, ids2, self.vocab_size)
-        loss, grads, h_last = self._loss_and_grads_tm(ids2.T, tg, h0b)
+        loss, grads, h_last = self._loss_and_grads_tm(ids2.T, tg, h0b, grad_scale=grad_scale)
         h_last = h_last.copy()
         return loss, grads, (h_last[0] if single else h_last)
 
-    def _loss_and_grads_tm(self, ids_tm, tg_tm, h0b, out=None):
+    def _loss_and_grads_tm(self, ids_tm, tg_tm, h0b, out=None, grad_scale: float = 1.0):
         """``loss_and_grads`` on checked time-major (T, B) ids and targets, without the checks.
 
         Returns the loss, the gradients (written into ``out``, a dict of arrays shaped like the
         parameters, when given) and h_T (B, H), a view into the forward's states.
         """
         h_all, yT, a = self._forward_tm(ids_tm, h0b)
-        loss, dyT = _cross_entropy(yT, tg_tm, want_grad=True)
+        loss, dyT = _cross_entropy(yT, tg_tm, want_grad=True, grad_scale=grad_scale)
         grads = self._backward_tm(ids_tm, h_all, dyT, out, work=a)[0]
         return loss, grads, h_all[-1]
 
@@ -360,9 +369,11 @@ def _targets_tm(targets, ids2: np.ndarray, V: int) -> np.ndarray:
     return tg2.T
 
 
-def _cross_entropy(yT: np.ndarray, tg: np.ndarray, want_grad: bool = False):
+def _cross_entropy(yT: np.ndarray, tg: np.ndarray, want_grad: bool = False,
+                   grad_scale: float = 1.0):
     """Mean cross-entropy of logits yT (V, N), column t*B + b, against targets (T, B), and
-    dL/dy in the same (V, N) layout if asked. Overwrites ``yT`` (with exp(y - max), then dL/dy)."""
+    d(grad_scale L)/dy in the same (V, N) layout if asked. Overwrites ``yT`` (with exp(y - max),
+    then the gradient)."""
     V, N = yT.shape
     pick = (tg.reshape(N), np.arange(N))  # (target, column) of each prediction
     y_max = yT.max(axis=0)  # (N,)
@@ -374,5 +385,6 @@ def _cross_entropy(yT: np.ndarray, tg: np.ndarray, want_grad: bool = False):
         return loss, None
     e /= Z  # p_t
     e[pick] -= 1.0  # dL/dy_t = (p_t - onehot(target_t)) / N
-    e /= N
+    if N != grad_scale:  # (N / grad_scale is B for the Trainer's grad_scale = T: exact)
+        e /= N / grad_scale
     return loss, e

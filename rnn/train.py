@@ -3,6 +3,19 @@
 The corpus is cut into ``B`` equal contiguous streams; each step takes the next window of
 ``seq_len`` tokens from every stream and carries the hidden state across windows, as
 min-char-rnn does for one stream. A held-out tail of the corpus gives the validation loss.
+
+Which loss the update follows: the loss *summed* over each window's T tokens, averaged over the
+B streams, ``L_window = T * L`` with ``L`` the mean nats per token that every loss figure reports.
+At B = 1 that is min-char-rnn's loss, so its recipe (Adagrad lr 0.1, element-wise clipping at 5)
+means here what it means there. It matters because neither the clipping bound nor the optimizers'
+eps is scale-free: Adagrad's ``lr g / sqrt(sum g^2 + eps)`` with eps = 1e-8 damps every entry
+whose summed squared gradient is not well above 1e-8, and the gradient of the mean is T = 25 times
+smaller (its squares 625 times), so many more entries, those of rare characters first, moved
+slower than in min-char-rnn. On a 605k-character corpus of Python source with 97 symbols that
+cost a quarter of the progress per step (benchmarks/README.md). Put in the units of the mean
+loss, the eps in use are 1e-8 / T^2 for Adagrad (under the root) and 1e-8 / T for Adam, and the
+clipping bound and ``clip_norm`` are T times the per-token gradient's. SGD's learning rate,
+not scale-free at all, is per window too: lr 0.01 here is lr 0.25 on the mean at T = 25.
 """
 
 from __future__ import annotations
@@ -87,7 +100,8 @@ class TrainConfig:
 
 @dataclass
 class History:
-    """What happened at each step: losses in nats per token, norms before clipping, times."""
+    """What happened at each step: losses in nats per token, norms before clipping (of the
+    gradient the update follows, that of the loss summed over a window), times."""
 
     step: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
@@ -235,7 +249,8 @@ class Trainer:
         cfg = self.config
         x, y = self._next_window()
         with np.errstate(all="ignore"):
-            loss, grads, h_last = self.model.loss_and_grads(x, y, self.h)
+            # gradients of the loss summed over the window (module docstring)
+            loss, grads, h_last = self.model.loss_and_grads(x, y, self.h, grad_scale=cfg.seq_len)
             g, grads = self._grads_flat(grads)
             # per array: one vdot over all 24k float64 entries is threaded by OpenBLAS (measured
             # 278 us wall with the default threads on 2 busy cores, 7 us for five small ones)

@@ -71,3 +71,29 @@ def ref_bptt(W_i, W_h, b_h, W_o, b_o, ids, targets, h0, n_total=None):
         dhnext = np.dot(W_h.T, dhraw)
     grads = {"W_i": dWi, "W_h": dWh, "b_h": dbh[:, 0], "W_o": dWo, "b_o": dbo[:, 0]}
     return grads, stack(dh_steps, T), stack(da_steps, T), dhnext[:, 0]
+
+
+def ref_train_adagrad(params, train_ids, steps, T, lr=0.1, clip=5.0, eps=1e-8):
+    """min-char-rnn's training loop, one stream: windows of T tokens with the state carried (and
+    reset where the stream wraps), gradients of the loss summed over the window, each clipped to
+    [-clip, clip], Adagrad ``mem += g^2; p -= lr g / sqrt(mem + eps)``. Updates ``params`` (a dict
+    of float64 arrays by the package's names) in place; returns the loss per step, nats per token.
+    """
+    names = ("W_i", "W_h", "b_h", "W_o", "b_o")
+    mem = {k: np.zeros_like(params[k]) for k in names}
+    h = np.zeros(params["W_h"].shape[0])
+    pos, losses = 0, []
+    for _ in range(steps):
+        if pos + T + 1 > len(train_ids):  # the end of the stream: start again from h = 0
+            pos, h = 0, np.zeros_like(h)
+        ids, targets = train_ids[pos : pos + T], train_ids[pos + 1 : pos + T + 1]
+        p = [params[k] for k in names]
+        losses.append(ref_loss(*p, ids, targets, h))
+        grads = ref_bptt(*p, ids, targets, h, n_total=1)[0]  # of the summed loss
+        h = ref_forward(*p, ids, h)["h"][T - 1][:, 0]
+        for k in names:
+            g = np.clip(grads[k], -clip, clip)
+            mem[k] += g * g
+            params[k] -= lr * g / np.sqrt(mem[k] + eps)
+        pos += T
+    return losses

@@ -186,10 +186,11 @@ class Spy:
         self.calls: list[dict] = []
         trainer.model.loss_and_grads = self
 
-    def __call__(self, ids, targets, h0=None):
+    def __call__(self, ids, targets, h0=None, grad_scale=1.0):
         before = self.model.copy()
-        loss, grads, h_last = self.inner(ids, targets, h0)
+        loss, grads, h_last = self.inner(ids, targets, h0, grad_scale=grad_scale)
         self.calls.append({"x": ids.copy(), "y": targets.copy(), "h0": np.array(h0),
+                           "grad_scale": grad_scale,
                            "model": before, "loss": loss, "grads": {k: g.copy() for k, g in
                                                                     grads.items()},
                            "h_last": h_last.copy()})
