@@ -97,8 +97,9 @@ class PackageRun:
 class ReferenceRun:
     """min-char-rnn's training loop (column vectors, per-step forward and backward, Adagrad).
 
-    As in the package, the loss is the mean over the window's T predictions (min-char-rnn sums
-    them), and the softmax subtracts the max; otherwise this is the textbook code.
+    The gradient is of the loss summed over the window, as in min-char-rnn and the package; the
+    loss reported is its mean per character, and the softmax subtracts the max; otherwise this is
+    the textbook code.
     """
 
     def __init__(self, nudge: int = 0) -> None:
@@ -144,7 +145,6 @@ class ReferenceRun:
         for t in reversed(range(n)):
             dy = np.copy(ps[t])
             dy[targets[t]] -= 1  # dL/dy_t of -log p_t[target]
-            dy /= n  # of the mean loss
             dWhy += np.dot(dy, hs[t].T)
             dby += dy
             dh = np.dot(Why.T, dy) + dhnext  # through y_t and from h_{t+1}
@@ -227,7 +227,7 @@ class TorchRun:
             loss = F.cross_entropy(logits.reshape(-1, self.V), y_tm.reshape(-1))
             for p in self.params:
                 p.grad = None
-            loss.backward()
+            (loss * T).backward()  # the loss summed over the window, averaged over streams
             with torch.no_grad():
                 grads = [p.grad.clamp_(-CLIP, CLIP) for p in self.params]
                 torch._foreach_addcmul_(self.mem, grads, grads)  # m += g^2

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from rnn import RNN, TrainConfig, Trainer
+from rnn.checkpoint import save_checkpoint
 from tests.reference import ref_train_adagrad
 
 STEPS = 300
@@ -99,3 +100,27 @@ def test_grad_scale_scales_the_gradients_only(scale):
     np.testing.assert_array_equal(h_s, h1)
     for k in g1:
         np.testing.assert_allclose(g_s[k], scale * g1[k], rtol=1e-13, atol=1e-18, err_msg=k)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "adam"])
+def test_resuming_a_checkpoint_from_before_scales_the_optimizer_state(tmp_path, optimizer):
+    """A checkpoint saved when the Trainer followed the mean loss's gradient carries optimizer
+    state T times (squares: T^2 times) too small for the window's sum; resuming scales it."""
+    text = invented_text(3000)
+    cfg = TrainConfig(hidden_size=8, seq_len=5, batch_size=2, optimizer=optimizer, lr=0.01,
+                      dtype="float64")
+    tr = Trainer(text, cfg)
+    tr.run(3)
+    path = tmp_path / "run.npz"
+    tr.save(path)
+    same = Trainer.resume(path, text)
+    for k, v in tr.optimizer.state_arrays().items():
+        np.testing.assert_array_equal(same.optimizer.state_arrays()[k], v)
+    old_meta = tr.meta()
+    del old_meta["trainer"]["gradient_of"]
+    save_checkpoint(tmp_path / "old.npz", tr.model, tr.vocab, arrays=tr.state_arrays(), **old_meta)
+    old = Trainer.resume(tmp_path / "old.npz", text)
+    powers = dict(zip(tr.optimizer.slots, tr.optimizer.slot_powers, strict=True))
+    for k, v in tr.optimizer.state_arrays().items():
+        want = v * 5 ** powers[k.split(".")[0]]
+        np.testing.assert_allclose(old.optimizer.state_arrays()[k], want, rtol=1e-15, err_msg=k)
