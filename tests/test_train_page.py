@@ -17,7 +17,7 @@ from ui import state, train_settings
 
 SMALL = {"train_hidden": 16, "train_seq_len": 10}  # quick steps
 # the Trainer the page builds with SMALL and its other defaults (ui/train_settings.py DEFAULTS)
-PAGE_CONFIG = {"hidden_size": 16, "seq_len": 10, "batch_size": 16}
+PAGE_CONFIG = {"hidden_size": 16, "seq_len": 10}  # the rest: TrainConfig's defaults
 
 
 def _open(**widgets) -> AppTest:
@@ -78,8 +78,8 @@ def test_settings_map_widget_values_to_a_config():
     values = {**train_settings.DEFAULTS, "train_hidden": 16.0, "train_clip": "off",
               "train_val_fraction": 0.15000000000000002, "train_target": 300}
     s = train_settings.settings_from(values)
-    assert s.config == TrainConfig(hidden_size=16, seq_len=25, batch_size=16,
-                                   optimizer="adagrad", lr=0.1, init_std=0.01, seed=0,
+    assert s.config == TrainConfig(hidden_size=16, seq_len=25, batch_size=32,
+                                   optimizer="adam", lr=0.003, init_std=0.01, seed=0,
                                    val_fraction=0.15, clip=None)
     assert type(s.config.hidden_size) is int
     assert (s.temperature, s.sample_every, s.target) == (0.8, 500, 300)

@@ -24,15 +24,19 @@ from .markdown import escape_markdown
 
 SOURCES = ("Built-in", "Paste text", "Upload a .txt file")
 LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0)
-DEFAULT_LR = {"adagrad": 0.1, "adam": 0.003, "sgd": 0.3}
+# a good learning rate per optimizer, for the Trainer's gradient of the loss summed over a window
+DEFAULT_LR = {"adagrad": 0.1, "adam": 0.003, "sgd": 0.01}
+_RECIPE = TrainConfig()  # the default recipe (rnn/train.py, from benchmarks/time_to_loss.py)
 INIT_OPTIONS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
 CLIP_OPTIONS = ("off", 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)
 SAMPLE_EVERY = (25, 50, 100, 200, 500, 1000, 2000, 5000)
 DEFAULTS = {  # widget key -> default value
     "train_source": SOURCES[0], "train_corpus": "english", "train_paste": "",
-    "train_hidden": 100, "train_seq_len": 25, "train_batch": 16, "train_optimizer": "adagrad",
-    "train_init_std": 0.01, "train_seed": 0, "train_val_fraction": 0.1, "train_lr": 0.1,
-    "train_clip": 5.0, "train_temperature": 0.8, "train_sample_every": 500, "train_target": 0,
+    "train_hidden": _RECIPE.hidden_size, "train_seq_len": _RECIPE.seq_len,
+    "train_batch": _RECIPE.batch_size, "train_optimizer": _RECIPE.optimizer,
+    "train_init_std": _RECIPE.init_std, "train_seed": 0, "train_val_fraction": 0.1,
+    "train_lr": _RECIPE.lr, "train_clip": _RECIPE.clip, "train_temperature": 0.8,
+    "train_sample_every": 500, "train_target": 0,
 }
 CONFIG_KEYS = {"hidden_size": "train_hidden", "seq_len": "train_seq_len",
                "batch_size": "train_batch", "optimizer": "train_optimizer",
