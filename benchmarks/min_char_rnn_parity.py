@@ -4,7 +4,9 @@ H=100, T=25, batch 1, Adagrad lr 0.1, element-wise clipping at 5, weights drawn 
 from the same initial weights on the same windows. For each corpus and seed: the mean training
 loss (nats per character) over the last 100 of N steps, for
 
-* ``min-char-rnn``: its loop as written (``time_to_loss.MinCharRNN``, float64);
+* ``min-char-rnn``: its loop as written (``time_to_loss.MinCharRNN``, float64); and the same
+  from every weight moved by one unit in the last place (``1 ulp``): how far rounding alone
+  moves the result;
 * ``project``: ``rnn.Trainer`` in float64 and float32;
 * ``before``: the Trainer as it was before the fix, following the gradient of the *mean* loss
   per token (``grad_scale=1``); and that with one of the two ways it differed from min-char-rnn
@@ -13,9 +15,9 @@ loss (nats per character) over the last 100 of N steps, for
 
 After the first ten or so steps the curves part by float rounding, which the early Adagrad steps
 amplify, so single runs differ by several percent either way; the table gives the mean over the
-seeds, and the spread between seeds of min-char-rnn's own loop as a yardstick.
+seeds, the one-ulp control and the spread between seeds of min-char-rnn's own loop as yardsticks.
 
-    python benchmarks/min_char_rnn_parity.py                 # about 6 minutes
+    python benchmarks/min_char_rnn_parity.py                 # about 12 minutes
     python benchmarks/min_char_rnn_parity.py --quick         # about 1 minute
 """
 
@@ -57,13 +59,13 @@ def main() -> None:
                     default=["english", "brackets", "counting", "period", "hello", "python",
                              "docs"])
     args = ap.parse_args()
-    steps, seeds = (600, [0, 1]) if args.quick else (2000, [0, 1, 2])
+    steps, seeds = (600, [0, 1]) if args.quick else (2000, [0, 1, 2, 3, 4])
     started = time.time()
     print(f"min-char-rnn's recipe, {steps} steps, seeds {seeds}: mean training loss over the "
           "last 100 steps (nats per character), mean over the seeds; the ratio to min-char-rnn's "
           f"loop in brackets. {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}.")
     runs = {
-        "min-char-rnn": None,
+        "min-char-rnn": None, "min-char-rnn, 1 ulp": "ulp",
         "project float64": ("float64", None), "project float32": ("float32", None),
         "before float64": ("float64", "mean"), "before, eps/T^2": ("float64", "eps/T^2"),
         "before, clip/T": ("float64", "clip/T"),
@@ -78,8 +80,11 @@ def main() -> None:
         for k, how in runs.items():
             per_seed = []
             for seed in seeds:
-                if how is None:
+                if how is None or how == "ulp":
                     ref = MinCharRNN(data, MIN_CHAR_RNN, seed)
+                    if how == "ulp":  # every weight one unit in the last place up
+                        for p in ref.params():
+                            p[...] = np.nextafter(p, np.inf)
                     for _ in range(steps):
                         ref.step()
                     losses = ref.losses

@@ -264,7 +264,8 @@ def metrics_ui(run: training.TrainRun) -> None:
     m[2].metric("Val. loss (nats)", _nats(p.val_loss), _bits(p.val_loss, unit), delta_color="off",
                 delta_arrow="off",
                 help="Loss on the held-out tail of the corpus, which is never trained on.")
-    m[3].metric("Chars/s", _short(p.chars_per_s), help="Training speed over the last 100 steps.")
+    m[3].metric("Chars/s", _short(p.chars_per_s),
+                help="Training speed over the last 3 seconds of training (at least 100 steps).")
     m[4].metric("Time", f"{p.seconds:,.1f} s", help="Training time so far, pauses excluded.")
     if p.fraction is not None:
         left = f" · about {p.seconds_left:,.0f} s left" if p.seconds_left else ""
