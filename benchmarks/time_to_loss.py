@@ -151,7 +151,21 @@ class Project:
         return self.trainer.model.copy(np.float64)
 
 
-class MinCharRNN:
+class Stepper:
+    """A contender that trains by ``step()``: whole steps until ``seconds`` have passed."""
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def train(self, seconds: float) -> int:
+        t0, n = time.perf_counter(), 0
+        while n == 0 or time.perf_counter() - t0 < seconds:
+            self.step()
+            n += 1
+        return n
+
+
+class MinCharRNN(Stepper):
     """min-char-rnn's loop (Karpathy, 2015): per-step column vectors, Adagrad, batch 1."""
 
     family = "min-char-rnn"
@@ -207,19 +221,12 @@ class MinCharRNN:
         self.p += T
         self.losses.append(loss / T)
 
-    def train(self, seconds: float) -> int:
-        t0, n = time.perf_counter(), 0
-        while n == 0 or time.perf_counter() - t0 < seconds:
-            self.step()
-            n += 1
-        return n
-
     def weights(self) -> rnn.RNN:
         return rnn.RNN(self.Wxh.copy(), self.Whh.copy(), self.bh[:, 0].copy(), self.Why.copy(),
                        self.by[:, 0].copy())
 
 
-class Torch:
+class Torch(Stepper):
     """nn.RNN(tanh) over one-hot inputs + nn.Linear, torch.optim, on the CPU."""
 
     family = "torch"
@@ -274,11 +281,7 @@ class Torch:
 
     def train(self, seconds: float) -> int:
         self.torch.set_num_threads(self.threads)
-        t0, n = time.perf_counter(), 0
-        while n == 0 or time.perf_counter() - t0 < seconds:
-            self.step()
-            n += 1
-        return n
+        return super().train(seconds)
 
     def weights(self) -> rnn.RNN:
         def a(t):
