@@ -48,7 +48,7 @@ def project(data, seed: int, dtype: str, before: str | None = None, steps: int =
         tr.model.loss_and_grads = lambda x, y, h, grad_scale: inner(x, y, h, grad_scale=1.0)
         if before == "eps/T^2":
             tr.optimizer.eps = 1e-8 / T**2
-    tr.run(steps)
+    tr.train(steps)
     return tr.history.loss
 
 

@@ -145,7 +145,7 @@ class Project:
         self.chars_per_step = r.batch * r.seq_len
 
     def train(self, seconds: float) -> int:
-        return self.trainer.run(10**9, seconds=seconds)
+        return self.trainer.train(10**9, seconds=seconds)
 
     def weights(self) -> rnn.RNN:
         return self.trainer.model.copy(np.float64)

@@ -63,7 +63,7 @@ def test_loss_after_300_steps_matches_min_char_rnn(seed):
                       clip=5.0, init_std=0.01, seed=seed, dtype="float64", eval_every=10**6)
     tr = Trainer(text, cfg)
     start = {k: v.copy() for k, v in tr.params.items()}
-    tr.run(STEPS)
+    tr.train(STEPS)
     ref = ref_train_adagrad(start, tr.train_ids, STEPS, T=25, lr=0.1, clip=5.0)
     ours, theirs = np.mean(tr.history.loss[-50:]), np.mean(ref[-50:])
     assert tr.history.loss[0] == pytest.approx(ref[0], rel=1e-12)  # same weights, same window
@@ -110,7 +110,7 @@ def test_resuming_a_checkpoint_from_before_scales_the_optimizer_state(tmp_path, 
     cfg = TrainConfig(hidden_size=8, seq_len=5, batch_size=2, optimizer=optimizer, lr=0.01,
                       dtype="float64")
     tr = Trainer(text, cfg)
-    tr.run(3)
+    tr.train(3)
     path = tmp_path / "run.npz"
     tr.save(path)
     same = Trainer.resume(path, text)
