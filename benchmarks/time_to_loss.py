@@ -9,7 +9,7 @@ same corpus and split, from the same initial weights:
 * ``min-char-rnn``: min-char-rnn's training loop as written (column vectors, ``np.dot`` per
   step, Adagrad), float64, batch 1 by construction;
 * ``torch``: ``nn.RNN`` + ``nn.Linear`` on the CPU with ``torch.optim`` (1 thread; the best
-  recipes also with 2), one-hot inputs, ``bias_hh`` held at zero so b_h is one parameter.
+  recipe also with 2), one-hot inputs, ``bias_hh`` held at zero so b_h is one parameter.
 
 Each runs at min-char-rnn's recipe (batch 1, T=25, Adagrad lr 0.1) and at its best recipe from
 a small sweep (batch size, optimizer, learning rate, T, dtype; the sweep ranks by the training
@@ -23,6 +23,7 @@ on the first 20,000 held-out characters read as one stream, from float64 copies 
 
     python benchmarks/time_to_loss.py             # about 20 minutes (the sweep, then the race)
     python benchmarks/time_to_loss.py --quick     # about 5 minutes
+    python benchmarks/time_to_loss.py --no-sweep --budget 30    # the race of the best recipes only
     python benchmarks/time_to_loss.py --corpus english --targets 2.2 2.0 --png out.png
 
 The default corpus (``python``, about 1M characters, 97 symbols) is Python source gathered at
@@ -385,6 +386,9 @@ SWEEPS = {  # the first of each is min-char-rnn's recipe
                      replace(MIN_CHAR_RNN, seq_len=50)],  # batch 1 and float64 by construction
 }
 SWEEPS["torch"] = SWEEPS["project"]
+# what the full sweep found best on the default corpus (benchmarks/README.md), for --no-sweep
+BEST = {"project": Recipe(32, 25, "adam", 3e-3), "min-char-rnn": MIN_CHAR_RNN,
+        "torch": Recipe(32, 25, "adam", 3e-3)}
 
 
 def fmt_s(t: float | None) -> str:
@@ -463,6 +467,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--png", type=Path, default=OUT / "time_to_loss.png")
     ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--scaling-only", action="store_true", help="only the cost per character")
+    ap.add_argument("--no-sweep", action="store_true",
+                    help="race the recipes the full sweep found best (BEST) without sweeping")
+    ap.add_argument("--budget", type=float, default=None,
+                    help="CPU seconds of training per run in the race")
     args = ap.parse_args()
     try:
         import torch  # noqa: F401
@@ -475,6 +484,7 @@ def main() -> None:
 
     threadpool_limits(1, "blas")
     sweep_s, race_s = (2.5, 12.0) if args.quick else (8.0, 45.0)
+    race_s = args.budget or race_s
     started = time.time()
     text = load_text(args.corpus, args.chars)
     data = split(text)
@@ -484,9 +494,12 @@ def main() -> None:
           f"held-out characters. H=100, clip 5, init 0.01. {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} at the start.")
 
+    if args.scaling_only:
+        scaling(data, 3 if args.quick else 5, 0.15 if args.quick else 0.3, has_torch)
+        return
     families = ["project", "min-char-rnn"] + (["torch"] if has_torch else [])
-    best = {}
-    for fam in families:
+    best = dict(BEST) if args.no_sweep else {}
+    for fam in families if not args.no_sweep else []:
         print(f"\nSweep, {fam} ({sweep_s:g} CPU seconds of training each, side by side; ranked "
               f"by CPU time to {hi:g}, then by the loss at the end)")
         print(f"  {'recipe':<40} {'to ' + str(hi):>8} {'val at end':>10} {'chars/CPU-s':>12}"
@@ -504,7 +517,7 @@ def main() -> None:
         for name, recipe in (("min-char-rnn's recipe", recipe0), ("best recipe", best[fam])):
             if name == "best recipe" and recipe == recipe0:
                 continue
-            for threads in ((1, 2) if fam == "torch" else (1,)):
+            for threads in ((1, 2) if fam == "torch" and name == "best recipe" else (1,)):
                 label = fam if fam != "torch" else f"torch {threads} thread{'s' * (threads > 1)}"
                 runs.append(Run(f"{label}, {name} ({recipe})", recipe,
                                 FAMILIES[fam](data, recipe, args.seed, threads), threads))
