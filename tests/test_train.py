@@ -472,7 +472,8 @@ def test_live_lr_and_clip_apply_to_the_next_step():
     before = {k: v.copy() for k, v in tr.params.items()}
     x, y = tr.train_ids[tr.starts[:, None] + tr.pos + tr.window][:, :-1], \
         tr.train_ids[tr.starts[:, None] + tr.pos + tr.window][:, 1:]
-    _, g, _ = tr.model.copy().loss_and_grads(x, y, tr.h.copy())
+    # the update follows the gradient of the loss summed over the window (T times the mean's)
+    _, g, _ = tr.model.copy().loss_and_grads(x, y, tr.h.copy(), grad_scale=tr.config.seq_len)
     tr.step()
     for k, p in tr.params.items():
         np.testing.assert_allclose(p, before[k] - 0.3 * np.clip(g[k], -0.01, 0.01), atol=1e-15)
