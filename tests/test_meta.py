@@ -63,5 +63,5 @@ def test_a_built_in_model_names_its_corpus():
 
     entry = load_builtin("english")
     assert entry.meta.corpus == "english" and entry.label == entry.meta.title
-    assert entry.meta.val_loss == pytest.approx(1.898, abs=5e-4)
+    assert entry.meta.val_loss == pytest.approx(1.879, abs=5e-4)  # README: the shipped models
     assert np.isfinite(entry.meta.val_loss)
