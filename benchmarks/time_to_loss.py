@@ -21,12 +21,13 @@ budgets and the schedule: every 15% of a run's training time it stops, and its w
 on the first 20,000 held-out characters read as one stream, from float64 copies by
 ``rnn.RNN.loss`` (the same function for everyone), off the clocks.
 
-    python benchmarks/time_to_loss.py             # about 20 minutes (the sweep, then the race)
-    python benchmarks/time_to_loss.py --quick     # about 5 minutes
+    python benchmarks/time_to_loss.py             # the sweep, the race, the scaling: tens of
+                                                  # minutes, an hour or more on a loaded machine
+    python benchmarks/time_to_loss.py --quick     # several minutes
     python benchmarks/time_to_loss.py --no-sweep --budget 30    # the race of the best recipes only
     python benchmarks/time_to_loss.py --corpus english --targets 2.2 2.0 --png out.png
 
-The default corpus (``python``, about 1M characters, 97 symbols) is Python source gathered at
+The default corpus (``python``, 1M characters, about 100 symbols) is Python source gathered at
 run time from the installed packages (sorted paths, ASCII files only; nothing is written to the
 repository); ``docs`` takes the packages' metadata texts (their READMEs) instead.
 """
