@@ -79,7 +79,7 @@ def test_d5_train_settings_and_pasted_corpus_survive_other_pages(app_server, pag
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text("Paste text", exact=True).click()
     wait_for_app(page)
-    pasted = "A corpus pasted by hand, long enough to train on. " * 14
+    pasted = "A corpus pasted by hand, long enough to train on. " * 20  # B=32 streams of T=25
     area = main.locator("textarea").first
     area.fill(pasted)
     area.press("Control+Enter")
