@@ -11,7 +11,6 @@ from figures.train import grad_norm_figure, loss_figure
 from figures.weights import weight_figure
 from session import train_view, training
 from ui import state
-from ui.markdown import escape_markdown
 from ui.nav import require_app
 from ui.train_run import (
     W_h_caption,
@@ -54,7 +53,7 @@ run, message = current_run(corpus, settings)
 
 with right:
     if run is None:
-        st.error(escape_markdown(message) if message else "Choose a corpus to start.")
+        st.error(message or "Choose a corpus to start.")
         st.stop()
     messages_ui(message)
     changed_settings_ui(run, corpus, settings)

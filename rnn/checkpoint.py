@@ -171,11 +171,13 @@ def load_checkpoint(source, with_arrays: bool = False, *, max_hidden: int = MAX_
 def _check_sizes(zf: zipfile.ZipFile, max_hidden: int, max_vocab: int) -> None:
     """H and V from W_i's header, against the limits, before the arrays are read."""
     try:
-        shape, _ = _read_shape(zf, "W_i")
+        shape, dtype = _read_shape(zf, "W_i")
     except CheckpointError:
         raise
     except Exception as e:  # as in _read_array: untrusted header bytes
         raise CheckpointError(f"Array 'W_i' is damaged or truncated ({e}).") from e
+    if dtype.hasobject:  # object arrays need pickle, which we refuse
+        raise CheckpointError("Array 'W_i' holds Python objects, which are never loaded.")
     if len(shape) != 2:
         raise CheckpointError(f"W_i must be a matrix (H, V), got shape {shape}.")
     H, V = shape

@@ -71,13 +71,13 @@ def current_run(corpus: CorpusChoice | None, settings: Settings
 def messages_ui(message: str | None) -> None:
     """The error of this script run and what the callbacks left to say."""
     if message:
-        st.error(escape_markdown(message))
+        st.error(message)
     left = state.take(state.TRAIN_MESSAGE)
     if left:
-        st.error(escape_markdown(left))  # may name an uploaded file
+        st.error(left)
     notice = state.take(state.TRAIN_NOTICE)
     if notice:
-        st.success(escape_markdown(notice))
+        st.success(notice)
 
 
 # -- callbacks ---------------------------------------------------------------------------------
@@ -135,11 +135,13 @@ def _resume_upload() -> None:
                                      temperature=state.widget("train_temperature"),
                                      sample_every=state.widget("train_sample_every"))
     except RNNError as e:  # the current run is kept
-        state.set_value(state.TRAIN_MESSAGE, f"Could not continue from {up.name}: {e}")
+        state.set_value(state.TRAIN_MESSAGE,
+                        f"Could not continue from {escape_markdown(up.name)}: {e}")
         return
     state.set_train_run(run)
     sync_widgets(run.trainer.config)
-    state.set_value(state.TRAIN_NOTICE, run.resumed)
+    state.set_value(state.TRAIN_NOTICE, run.resumed.replace(  # names the corpus, maybe a file
+        run.corpus_name, escape_markdown(run.corpus_name)))
 
 
 # -- widgets -----------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from rnn.train import MAX_SEED, MAX_VAL_FRACTION, text_digest
 from session import limits, train_view, training
 
 from . import state
-from .markdown import escape_markdown
 
 SOURCES = ("Built-in", "Paste text", "Upload a .txt file")
 LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0)
@@ -122,7 +121,7 @@ def corpus_ui() -> CorpusChoice | None:
             name = f"file {up.name}"
         limits.check_corpus(text)
     except RNNError as e:
-        st.error(escape_markdown(str(e)))
+        st.error(str(e))  # the checks' own words; the file's name is not in them
         return None
     return CorpusChoice(name, text, text_digest(text))
 
