@@ -9,12 +9,14 @@ from numpy.testing import assert_allclose
 from rnn import RNN, RNNError, Vocab, load_corpus, softmax
 from rnn.analysis import (
     FEATURES,
+    SATURATION,
     correlations,
     fit_pca,
     jacobian_chain,
     neuron_report,
     prepare_text,
     reference_text,
+    saturated,
     scaled_model,
     sensitivity_matrix,
     step_gradients,
@@ -22,13 +24,15 @@ from rnn.analysis import (
     top_contexts,
     untrained_model,
 )
+from rnn.model import ACTIVATIONS
+from tests.reference import G
 
 EPS = 1e-6
 FD_RTOL, FD_ATOL = 1e-6, 1e-9  # central differences in float64
 
 
-def _setup(V=7, H=5, T=9, seed=0, init_std=0.6):
-    model = RNN.create(V, H, seed=seed, init_std=init_std)
+def _setup(V=7, H=5, T=9, seed=0, init_std=0.6, g="tanh"):
+    model = RNN.create(V, H, seed=seed, init_std=init_std, activation=g)
     rng = np.random.default_rng(seed + 100)
     model.b_h[:] = rng.standard_normal(H) * 0.1
     model.b_o[:] = rng.standard_normal(V) * 0.1
@@ -47,8 +51,9 @@ def _loss_from_state(model, ids, targets, t, k, h_k):
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (1, 8, 6), (2, 3, 12)])
-def test_step_gradients_match_finite_differences(seed, H, T):
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_step_gradients_match_finite_differences(seed, H, T, act):
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     for t in (0, T // 2, T - 1):
         g = step_gradients(model, trace, targets, t)
@@ -65,7 +70,8 @@ def test_step_gradients_match_finite_differences(seed, H, T):
             assert_allclose(g.dh[k], num, rtol=FD_RTOL, atol=FD_ATOL)
         # dL_t/dx_k: move the one-hot input x_k along token j, i.e. a_k by eps * W_i[:, j].
         j = int(ids[0])
-        lx = [_loss_from_state(model, ids, targets, t, 0, np.tanh(trace.a[0] + d * model.W_i[:, j]))
+        g_of = G[act][0]
+        lx = [_loss_from_state(model, ids, targets, t, 0, g_of(trace.a[0] + d * model.W_i[:, j]))
               for d in (EPS, -EPS)]
         num_x = (lx[0] - lx[1]) / (2 * EPS)
         assert g.dx[0, j] == pytest.approx(num_x, rel=FD_RTOL, abs=FD_ATOL)
@@ -81,9 +87,10 @@ def test_step_gradients_match_finite_differences(seed, H, T):
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (3, 16, 30), (4, 2, 1)])
-def test_step_gradients_sum_to_backward_full(seed, H, T):
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_step_gradients_sum_to_backward_full(seed, H, T, act):
     """The mean loss is (1/T) sum_t L_t, so (1/T) sum_t dL_t/dh_k is backward_full's dh."""
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     full = model.backward_full(ids, targets)
     dh = np.zeros((T, H))
@@ -100,8 +107,9 @@ def test_step_gradients_sum_to_backward_full(seed, H, T):
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (5, 12, 25)])
-def test_sensitivity_matrix_equals_step_gradients(seed, H, T):
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_sensitivity_matrix_equals_step_gradients(seed, H, T, act):
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     sens = sensitivity_matrix(model, trace, targets)
     assert sens.dh_norm.shape == (T, T)
@@ -126,20 +134,40 @@ def test_step_gradients_reject_bad_step():
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (6, 10, 15)])
-def test_jacobian_chain_equals_explicit_product(seed, H, T):
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_jacobian_chain_equals_explicit_product(seed, H, T, act):
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     t = T - 1
     chain = jacobian_chain(model, trace, t)
     g = step_gradients(model, trace, targets, t)
-    P = np.eye(H)  # dh_t/dh_k, built as a plain product of J_j = diag(1 - h_j^2) W_h
+    P = np.eye(H)  # dh_t/dh_k, built as a plain product of J_j = diag(g'(a_j)) W_h
     for k in range(t, -1, -1):
         assert chain.frobenius[k] == pytest.approx(np.linalg.norm(P, "fro"), rel=1e-10)
         assert_allclose(np.dot(P.T, g.dh[t]), g.dh[k], rtol=1e-9, atol=1e-14)
-        P = np.dot(P, np.diag(1 - trace.h[k] ** 2) @ model.W_h)
+        P = np.dot(P, np.diag(G[act][1](trace.a[k])) @ model.W_h)
     assert chain.frobenius[t] == pytest.approx(np.sqrt(H))
     assert chain.spectral_radius == pytest.approx(model.spectral_radius())
-    assert_allclose(chain.saturated, np.mean(np.abs(trace.h) > 0.95, axis=1))
+    assert_allclose(chain.saturated, np.mean(G[act][1](trace.a) < 0.1, axis=1))
+
+
+def test_saturated_is_defined_per_g():
+    """Slope below 0.1: |h| > 0.949 for tanh, h = 0 for ReLU, h outside 0.11..0.89 for sigmoid,
+    never for the identity; each g has its explanation."""
+    h = np.array([-0.96, -0.9, 0.0, 0.05, 0.5, 0.9, 0.96, 5.0])
+    want = {
+        "tanh": [1, 0, 0, 0, 0, 0, 1, 1],  # (|h| <= 1 in a model; 5.0 only tests the rule)
+        "relu": [1, 1, 1, 0, 0, 0, 0, 0],
+        "sigmoid": [1, 1, 1, 1, 0, 1, 1, 1],
+        "identity": [0] * 8,
+    }
+    for name, act in ACTIVATIONS.items():
+        assert saturated(act, h).tolist() == [bool(x) for x in want[name]], name
+        assert SATURATION[name]
+    assert "never" in SATURATION["identity"] and "W_h" in SATURATION["identity"]
+    model, ids, _ = _setup(T=30, g="identity", init_std=2.0)
+    chain = jacobian_chain(model, model.forward(ids), 29)
+    assert not chain.saturated.any()
 
 
 def test_jacobian_chain_long_and_large_stays_finite_in_log():
