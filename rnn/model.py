@@ -96,6 +96,24 @@ class Activation:
     low: float | None  # the range of h: None where unbounded (ReLU above, identity both ways)
     high: float | None
 
+    @property
+    def rest(self) -> float:
+        """g(0), the state of a unit whose input is zero: 0, or 0.5 for sigmoid."""
+        return float(self.fn(np.zeros(1))[0])
+
+    def h_range(self, h: np.ndarray) -> tuple[float, float]:
+        """The range to colour h_t over: g's own bounds where it has them (-1..1 for tanh, 0..1
+        for sigmoid), else the data's (ReLU: 0..max h; identity: min h..max h), always including
+        ``rest`` and never empty."""
+        h = np.asarray(h, dtype=np.float64)
+        finite = h[np.isfinite(h)]
+        lo = self.low if self.low is not None else min(float(finite.min(initial=0.0)), self.rest)
+        hi = self.high if self.high is not None else max(float(finite.max(initial=0.0)),
+                                                         self.rest)
+        if hi <= lo:
+            hi = lo + 1.0
+        return lo, hi
+
 
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, _tanh_slope, "tanh(a)", "1 − h²", -1.0, 1.0),

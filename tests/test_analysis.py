@@ -355,3 +355,33 @@ def test_untrained_model_has_spectral_radius_near_one():
         m = untrained_model(30, 128, seed=seed)
         assert 0.85 < m.spectral_radius() < 1.15
         assert m.W_h.std() == pytest.approx(1 / np.sqrt(128), rel=0.05)
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_gradient_decay_is_the_median_ratio_to_the_own_step(act):
+    from rnn.analysis import gradient_decay
+
+    model, ids, targets = _setup(H=6, T=14, seed=2, g=act, init_std=0.3)
+    trace = model.forward(ids)
+    dec = gradient_decay(model, trace, targets)
+    sens = sensitivity_matrix(model, trace, targets)
+    assert dec.distance.tolist() == list(range(14)) and dec.ratio[0] == pytest.approx(1.0)
+    for d in (1, 5, 13):
+        want = np.median([sens.dh_norm[t, t - d] / sens.dh_norm[t, t] for t in range(d, 14)])
+        assert dec.ratio[d] == pytest.approx(want, rel=1e-12)
+    assert dec.loss == pytest.approx(model.loss(ids, targets), rel=1e-12)
+    assert dec.saturated == pytest.approx(np.mean(saturated(model.g, trace.h)))
+    assert len(gradient_decay(model, trace, targets, max_distance=4).ratio) == 4
+
+
+def test_gradient_decay_of_a_linear_rnn_follows_the_spectral_radius():
+    """With the identity every Jacobian is W_h itself: a W_h of spectral radius 0.5 (a scaled
+    orthogonal matrix, so every direction shrinks alike) halves the gradient at every step."""
+    from rnn.analysis import gradient_decay
+
+    model, ids, targets = _setup(H=6, T=12, seed=3, g="identity")
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((6, 6)))
+    model.W_h[:] = 0.5 * q
+    dec = gradient_decay(model, model.forward(ids), targets)
+    np.testing.assert_allclose(dec.ratio, 0.5 ** np.arange(12), rtol=1e-9)
+    assert dec.saturated == 0.0

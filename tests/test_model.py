@@ -530,3 +530,15 @@ def test_sigmoid_of_huge_inputs_is_finite_without_warnings():
     with np.errstate(all="raise"):
         h = act.fn(np.array([-1e4, 0.0, 1e4]))
     np.testing.assert_array_equal(h, [0.0, 0.5, 1.0])
+
+
+def test_h_range_follows_g():
+    """The colour range of h_t: -1..1 for tanh, 0..1 for sigmoid, the data's for ReLU/identity."""
+    h = np.array([[-0.5, 2.0], [0.25, np.nan]])
+    act = {name: RNN.create(3, 2, activation=name).g for name in ACTIVATIONS}
+    assert act["tanh"].h_range(h) == (-1.0, 1.0)
+    assert act["sigmoid"].h_range(h) == (0.0, 1.0)
+    assert act["relu"].h_range(h) == (0.0, 2.0)
+    assert act["identity"].h_range(h) == (-0.5, 2.0)
+    assert act["relu"].h_range(np.zeros((2, 2))) == (0.0, 1.0)  # never empty
+    assert [act[n].rest for n in ACTIVATIONS] == [0.0, 0.0, 0.5, 0.0]  # g(0)

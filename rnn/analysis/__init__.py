@@ -23,9 +23,11 @@ from .bptt import (
     SATURATED,
     SATURATED_SLOPE,
     SATURATION,
+    GradientDecay,
     JacobianChain,
     Sensitivity,
     StepGradients,
+    gradient_decay,
     jacobian_chain,
     saturated,
     scaled_model,
@@ -37,9 +39,9 @@ from .pca import PCA, fit_pca
 from .text import PreparedText, prepare_text, reference_text
 
 __all__ = [
-    "FEATURES", "PCA", "SATURATED", "SATURATED_SLOPE", "SATURATION", "Context", "JacobianChain",
-    "NeuronReport", "PreparedText", "Sensitivity", "StepGradients", "TextFeatures",
-    "correlations", "fit_pca", "jacobian_chain", "neuron_report", "prepare_text",
-    "reference_text", "saturated", "scaled_model", "sensitivity_matrix", "step_gradients",
-    "text_features", "top_contexts", "untrained_model",
+    "FEATURES", "PCA", "SATURATED", "SATURATED_SLOPE", "SATURATION", "Context", "GradientDecay",
+    "JacobianChain", "NeuronReport", "PreparedText", "Sensitivity", "StepGradients",
+    "TextFeatures", "correlations", "fit_pca", "gradient_decay", "jacobian_chain",
+    "neuron_report", "prepare_text", "reference_text", "saturated", "scaled_model",
+    "sensitivity_matrix", "step_gradients", "text_features", "top_contexts", "untrained_model",
 ]

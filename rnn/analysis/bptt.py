@@ -155,6 +155,41 @@ def sensitivity_matrix(model: RNN, trace: Trace, targets) -> Sensitivity:
     return Sensitivity(dh_norm, da_norm, losses)
 
 
+@dataclass
+class GradientDecay:
+    """How the gradient of a loss fades (or grows) with the distance back in time, in one number
+    per distance, and the loss itself: what a comparison of models puts side by side."""
+
+    distance: np.ndarray  # (D,) d = t - k, 0..D-1
+    ratio: np.ndarray  # (D,) median over t of ||dL_t/dh_{t-d}|| / ||dL_t/dh_t||; NaN if none
+    loss: float  # mean of L_t over the text, nats per token
+    saturated: float  # share of (step, unit) pairs saturated over the text
+
+
+def gradient_decay(model: RNN, trace: Trace, targets, max_distance: int | None = None
+                   ) -> GradientDecay:
+    """The median ratio ``||dL_t/dh_{t-d}|| / ||dL_t/dh_t||`` over all t >= d, for each d.
+
+    Dividing by ``||dL_t/dh_t||`` leaves what the trip back through ``d`` Jacobians
+    ``diag(g'(a_k)) W_h`` does to a gradient, whatever the size of the loss at t. The median is
+    over the steps t that reach back that far (ratios of exactly 0, a ReLU path cut, count).
+    """
+    sens = sensitivity_matrix(model, trace, targets)
+    T = sens.dh_norm.shape[0]
+    D = T if max_distance is None else max(1, min(T, int(max_distance)))
+    own = np.diagonal(sens.dh_norm)  # (T,) ||dL_t/dh_t||
+    ratio = np.full(D, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for d in range(D):
+            t = np.arange(d, T)
+            r = sens.dh_norm[t, t - d] / own[t]  # (T-d,)
+            r = r[np.isfinite(r)]
+            if r.size:
+                ratio[d] = float(np.median(r))
+    share = float(np.mean(saturated(model.g, trace.h)))
+    return GradientDecay(np.arange(D), ratio, float(np.mean(sens.losses)), share)
+
+
 # -- the Jacobian chain ----------------------------------------------------------------------
 
 
