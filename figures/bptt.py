@@ -73,7 +73,8 @@ def gradient_decay(
     lines = [
         ("‖dL_t/dh_k‖", dh_norm, LINE_COLOURS["dh"], "solid"),
         ("‖dL_t/dx_k‖ = ‖W_iᵀ dL_t/da_k‖", dx_norm, LINE_COLOURS["dx"], "solid"),
-        (f"‖∂h_t/∂h_k‖_F = ‖∏ diag({g.name}′(a_j)) W_h‖", jac_frob, LINE_COLOURS["jac"], "dot"),
+        (f"‖∂h_t/∂h_k‖_F, Jacobian product ∏ diag({g.name}′(a_j)) W_h", jac_frob,
+         LINE_COLOURS["jac"], "dot"),
     ]
     for name, y, colour, dash in lines:
         fig.add_trace(go.Scatter(
