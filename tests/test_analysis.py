@@ -272,16 +272,19 @@ def test_features_on_hand_made_strings():
     assert _feature("ab\ncd", "line_position") == [0, 1, 2, 0, 1]
     assert _feature("Hi. Yo", "sentence_end") == [0, 0, 0, 1, 0, 0]
     assert _feature('a "bc" d', "in_quotes") == [0, 0, 1, 1, 1, 1, 0, 0]
-    assert set(text_features([]).names) == set(FEATURES)
+    assert set(text_features([]).names) == set(FEATURES) - {"word_length"}
 
 
 def test_features_on_word_tokens():
     vocab = Vocab.build("The cat (sat) on the mat.", "word")
     toks = vocab.encode_report("The cat (sat)").tokens
-    f = text_features(toks)
-    assert f.values.shape == (len(toks), len(FEATURES))
+    f = text_features(toks, "word")
+    assert f.values.shape == (len(toks), len(FEATURES) - 4)
     assert f.values[toks.index("sat"), f.names.index("in_brackets")] == 1
     assert f.values[0, f.names.index("uppercase")] == 1
+    # what needs one character per token is gone; the word's length is there instead
+    assert not {"vowel", "word_start", "word_position", "after_space"} & set(f.names)
+    assert f.values[:, f.names.index("word_length")].tolist() == [3, 0, 3, 0, 0, 3, 0]
 
 
 def test_correlations_match_corrcoef_and_handle_constants():

@@ -15,6 +15,7 @@ from .atlas import (
     NeuronReport,
     TextFeatures,
     correlations,
+    feature_names,
     neuron_report,
     text_features,
     top_contexts,
@@ -41,7 +42,8 @@ from .text import PreparedText, prepare_text, reference_text
 __all__ = [
     "FEATURES", "PCA", "SATURATED", "SATURATED_SLOPE", "SATURATION", "Context", "GradientDecay",
     "JacobianChain", "NeuronReport", "PreparedText", "Sensitivity", "StepGradients",
-    "TextFeatures", "correlations", "fit_pca", "gradient_decay", "jacobian_chain",
-    "neuron_report", "prepare_text", "reference_text", "saturated", "scaled_model",
-    "sensitivity_matrix", "step_gradients", "text_features", "top_contexts", "untrained_model",
+    "TextFeatures", "correlations", "feature_names", "fit_pca", "gradient_decay",
+    "jacobian_chain", "neuron_report", "prepare_text", "reference_text", "saturated",
+    "scaled_model", "sensitivity_matrix", "step_gradients", "text_features", "top_contexts",
+    "untrained_model",
 ]
