@@ -95,6 +95,8 @@ class Activation:
     slope_formula: str  # g'(a) in terms of h
     low: float | None  # the range of h: None where unbounded (ReLU above, identity both ways)
     high: float | None
+    latex: str  # g(a_t) in LaTeX, for the equations a page shows
+    slope_latex: str  # g'(a_t) in terms of h_t, in LaTeX
 
     @property
     def rest(self) -> float:
@@ -116,11 +118,14 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", np.tanh, _tanh_slope, "tanh(a)", "1 − h²", -1.0, 1.0),
-    "relu": Activation("relu", _relu, _relu_slope, "max(0, a)", "1 if h > 0 else 0", 0.0, None),
+    "tanh": Activation("tanh", np.tanh, _tanh_slope, "tanh(a)", "1 − h²", -1.0, 1.0,
+                       r"\tanh(a_t)", r"1 - h_t^2"),
+    "relu": Activation("relu", _relu, _relu_slope, "max(0, a)", "1 if h > 0 else 0", 0.0, None,
+                       r"\max(0,\, a_t)", r"\mathbb{1}[h_t > 0]"),
     "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_slope, "1 / (1 + e^−a)", "h (1 − h)",
-                          0.0, 1.0),
-    "identity": Activation("identity", np.positive, _identity_slope, "a", "1", None, None),
+                          0.0, 1.0, r"\sigma(a_t) = \frac{1}{1 + e^{-a_t}}", r"h_t\,(1 - h_t)"),
+    "identity": Activation("identity", np.positive, _identity_slope, "a", "1", None, None,
+                           r"a_t", r"1"),
 }
 
 
