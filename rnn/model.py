@@ -121,7 +121,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, _tanh_slope, "tanh(a)", "1 − h²", -1.0, 1.0,
                        r"\tanh(a_t)", r"1 - h_t^2"),
     "relu": Activation("relu", _relu, _relu_slope, "max(0, a)", "1 if h > 0 else 0", 0.0, None,
-                       r"\max(0,\, a_t)", r"\mathbb{1}[h_t > 0]"),
+                       r"\max(0,\, a_t)", r"\mathbf{1}[h_t > 0]"),
     "sigmoid": Activation("sigmoid", _sigmoid, _sigmoid_slope, "1 / (1 + e^−a)", "h (1 − h)",
                           0.0, 1.0, r"\sigma(a_t) = \frac{1}{1 + e^{-a_t}}", r"h_t\,(1 - h_t)"),
     "identity": Activation("identity", np.positive, _identity_slope, "a", "1", None, None,
