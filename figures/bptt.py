@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from rnn.activation import ACTIVATIONS, Activation
 from rnn.analysis import GradientDecay
-from rnn.model import ACTIVATIONS, Activation
 from rnn.vocab import display_token
 
 from .atlas import text_heatmap

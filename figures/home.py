@@ -7,8 +7,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from rnn.activation import ACTIVATIONS, Activation
 from rnn.analysis import SATURATED_SLOPE
-from rnn.model import ACTIVATIONS, SATURATED, Activation
+from rnn.model import SATURATED
 
 from .style import base_layout
 

@@ -5,11 +5,12 @@
 with g one of ``ACTIVATIONS`` (tanh by default).
 """
 
+from .activation import ACTIVATIONS, Activation
 from .checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
 from .corpora import CORPORA, load_corpus
 from .errors import RNNError
 from .meta import ModelMeta
-from .model import ACTIVATIONS, RNN, SATURATED, Activation, Backward, Trace, softmax
+from .model import RNN, SATURATED, Backward, Trace, softmax
 from .optim import OPTIMIZERS, make_optimizer
 from .pytorch import export_pytorch, import_pytorch, pytorch_bytes
 from .sample import sample

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .activation import ACTIVATIONS
 from .errors import CheckpointError
-from .model import ACTIVATIONS, PARAMS, RNN
+from .model import PARAMS, RNN
 from .vocab import LEVELS, Vocab
 
 FORMAT_VERSION = 2

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from .activation import ACTIVATIONS
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import RNNError
-from .model import ACTIVATIONS
 from .optim import OPTIMIZERS
 from .pytorch import export_pytorch, import_pytorch
 from .sample import sample

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
+from .activation import ACTIVATIONS
 from .errors import RNNError
-from .model import ACTIVATIONS, RNN
+from .model import RNN
 from .optim import OPTIMIZERS, clip_global_norm, flat_buffer, global_norm, make_optimizer
 from .vocab import LEVELS, Vocab
 

@@ -7,6 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from rnn import RNN, RNNError, Vocab, load_corpus, softmax
+from rnn.activation import ACTIVATIONS
 from rnn.analysis import (
     FEATURES,
     SATURATION,
@@ -24,7 +25,6 @@ from rnn.analysis import (
     top_contexts,
     untrained_model,
 )
-from rnn.model import ACTIVATIONS
 from tests.reference import G
 
 EPS = 1e-6

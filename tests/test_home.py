@@ -10,8 +10,8 @@ import pytest
 
 from figures.home import SATURATED_A, activation_figure, saturated_ranges, tanh_figure
 from rnn import SATURATED
+from rnn.activation import ACTIVATIONS
 from rnn.analysis import SATURATED_SLOPE
-from rnn.model import ACTIVATIONS
 from tests.conftest import open_app
 from tests.reference import G
 

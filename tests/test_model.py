@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rnn import RNN, Backward, RNNError, Trace, softmax
-from rnn.model import ACTIVATIONS
+from rnn.activation import ACTIVATIONS
 from tests.reference import G, ref_bptt, ref_forward, ref_loss, stack
 
 PARAMS = ("W_i", "W_h", "b_h", "W_o", "b_o")
