@@ -12,9 +12,12 @@ PyTorch's names and ours::
 
 The RNN's tensors may carry any prefix (``rnn.weight_ih_l0`` from a module's ``state_dict()``);
 the output layer is the one other ``weight``/``bias`` pair, whatever its prefix (``fc.``,
-``linear.``, ``out.``, ... or none). An RNN built with ``bias=False`` has neither hidden bias (both
-are then zero); a Linear with ``bias=False`` has no ``bias`` (zero). ``batch_first`` changes no
-weight, so it does not matter here. The file's ``__metadata__`` may hold ``vocab`` (a JSON list of
+``linear.``, ``out.``, ... or none). An ``nn.Embedding`` before the RNN (a bias-less weight whose
+name holds ``emb``, shaped (V, E) for an RNN of input size E) is folded into the input weights,
+``W_i = weight_ih_l0 E^T`` (H, V): a one-hot x_t picks row ids[t] of E, so it is the same model.
+An RNN built with ``bias=False`` has neither hidden bias (both are then zero); a Linear with
+``bias=False`` has no ``bias`` (zero). ``batch_first`` changes no weight, so it does not matter
+here. The file's ``__metadata__`` may hold ``vocab`` (a JSON list of
 the tokens, in the order of the one-hot inputs), ``nonlinearity`` (default tanh) and ``level``
 (char or word, else guessed from the tokens); the vocabulary may also come as a separate JSON list.
 
@@ -76,10 +79,16 @@ def _find_rnn(tensors: dict[str, np.ndarray]) -> tuple[str, dict[str, np.ndarray
 
 
 def _find_linear(tensors: dict[str, np.ndarray], rnn_prefix: str):
-    """The output Linear's weight and bias (bias None if it has none), and their names."""
+    """The output Linear's weight and bias (bias None if it has none), and their names; and the
+    name of an nn.Embedding's weight before the RNN (None without one)."""
     rest = [n for n in tensors if not (n.startswith(rnn_prefix) and n[len(rnn_prefix):]
                                        in RNN_TENSORS)]
     weights = [n for n in rest if n == "weight" or n.endswith(".weight")]
+    embeddings = [n for n in weights if "emb" in n.lower() and n[:-6] + "bias" not in tensors]
+    if len(embeddings) > 1:
+        raise CheckpointError(f"Several embeddings ({', '.join(sorted(embeddings))}): one only.")
+    emb = embeddings[0] if embeddings else None
+    weights = [n for n in weights if n != emb]
     if not weights:
         raise CheckpointError(
             "The output layer is missing: no tensor named 'weight' or '<name>.weight' besides "
@@ -92,13 +101,13 @@ def _find_linear(tensors: dict[str, np.ndarray], rnn_prefix: str):
         )
     w = weights[0]
     b = w[: -len("weight")] + "bias"
-    extra = sorted(set(rest) - {w, b})
+    extra = sorted(set(rest) - {w, b, emb})
     if extra:
         raise CheckpointError(
             f"The file holds tensors that are neither the RNN's nor the output layer's: "
             f"{', '.join(extra[:5])}. Save only an nn.RNN and the nn.Linear that follows it."
         )
-    return w, tensors[w], b, tensors.get(b)
+    return w, tensors[w], b, tensors.get(b), emb
 
 
 def _vocab_list(metadata: dict[str, str], vocab) -> list[str]:
@@ -163,7 +172,7 @@ def import_pytorch(source, vocab=None, level: str | None = None) -> tuple[RNN, V
             raise CheckpointError(f"The file's metadata says {key}={metadata[key]}: {why}. Only "
                                   "a single-layer, one-directional nn.RNN can be explored here.")
     prefix, rnn = _find_rnn(tensors)
-    w_name, W_o, b_name, b_o = _find_linear(tensors, prefix)
+    w_name, W_o, b_name, b_o, emb_name = _find_linear(tensors, prefix)
     g = metadata.get("nonlinearity", "tanh").strip().lower()
     if g not in NONLINEARITIES:
         raise CheckpointError(f"The file's nonlinearity is {g!r}; nn.RNN offers tanh or relu.")
@@ -182,8 +191,14 @@ def import_pytorch(source, vocab=None, level: str | None = None) -> tuple[RNN, V
     V = W_o.shape[0]
     if not (1 <= H <= MAX_HIDDEN and 2 <= V <= MAX_VOCAB):
         raise CheckpointError(f"Sizes out of range: hidden size {H}, vocabulary {V}.")
-    want = {f"{prefix}weight_hh_l0": (W_h, (H, H)), f"{prefix}weight_ih_l0": (W_i, (H, V)),
-            w_name: (W_o, (V, H))}
+    want = {f"{prefix}weight_hh_l0": (W_h, (H, H)), w_name: (W_o, (V, H))}
+    if emb_name is None:
+        want[f"{prefix}weight_ih_l0"] = (W_i, (H, V))
+    else:  # nn.Embedding(V, E) -> nn.RNN(E, H): E is the RNN's input size
+        emb = tensors[emb_name]
+        E = W_i.shape[1] if W_i.ndim == 2 else -1
+        want[f"{prefix}weight_ih_l0"] = (W_i, (H, E if E > 0 else 1))
+        want[emb_name] = (emb, (V, max(E, 1)))
     if "bias_ih_l0" in rnn:
         want[f"{prefix}bias_ih_l0"] = (rnn["bias_ih_l0"], (H,))
         want[f"{prefix}bias_hh_l0"] = (rnn["bias_hh_l0"], (H,))
@@ -191,8 +206,9 @@ def import_pytorch(source, vocab=None, level: str | None = None) -> tuple[RNN, V
         want[b_name] = (b_o, (V,))
     for name, (arr, shape) in want.items():
         if arr.shape != shape:
-            hint = (" (the input size must be the vocabulary size: the RNN reads one-hot "
-                    "vectors, no nn.Embedding)" if name.endswith("weight_ih_l0") else "")
+            hint = (" (the RNN's input size must be the vocabulary size, for one-hot inputs, or "
+                    "the size of an nn.Embedding saved with it)"
+                    if name.endswith("weight_ih_l0") and emb_name is None else "")
             raise CheckpointError(f"'{name}' is shaped {arr.shape}, but the model needs "
                                   f"{shape}{hint}.")
         if not np.all(np.isfinite(arr)):
@@ -208,6 +224,9 @@ def import_pytorch(source, vocab=None, level: str | None = None) -> tuple[RNN, V
     if level not in LEVELS:
         raise CheckpointError(f"Unknown vocabulary level {level!r}: 'char' or 'word'.")
 
+    if emb_name is not None:  # x_t one-hot picks row ids[t] of the embedding: W_i = W_ih E^T
+        W_i = np.dot(_as_float(W_i).astype(np.float64), _as_float(tensors[emb_name]).T).astype(
+            np.result_type(_as_float(W_i), _as_float(tensors[emb_name])))
     params = {"W_i": _as_float(W_i), "W_h": _as_float(W_h), "W_o": _as_float(W_o)}
     dtype = np.result_type(*params.values(), *(_as_float(b) for b in
                                                (rnn.get("bias_ih_l0"), b_o) if b is not None))

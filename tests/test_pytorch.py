@@ -214,6 +214,32 @@ def test_float32_torch_model_without_unk_and_bare_names(torch):
     assert tr.probs[:, 0].max() < np.exp(-UNK_LOGIT + 30)
 
 
+@pytest.mark.parametrize("g", NONLINEARITIES)
+def test_torch_model_with_an_embedding_imports_with_the_same_logits(torch, g):
+    """nn.Embedding(V, E) -> nn.RNN(E, H) -> nn.Linear: the embedding folds into W_i."""
+    pytest.importorskip("safetensors.torch", reason="the safetensors package is not installed")
+    from safetensors.torch import save
+
+    vocab = Vocab.build("a tiny text to read")
+    V, E, H = vocab.size, 4, 6
+    with torch.random.fork_rng():
+        torch.manual_seed(2)
+        emb = torch.nn.Embedding(V, E).double()
+        rnn = torch.nn.RNN(E, H, nonlinearity=g, batch_first=True).double()
+        fc = torch.nn.Linear(H, V).double()
+    state = {**{f"embedding.{k}": v for k, v in emb.state_dict().items()},
+             **{f"rnn.{k}": v for k, v in rnn.state_dict().items()},
+             **{f"fc.{k}": v for k, v in fc.state_dict().items()}}
+    model, _, _ = import_pytorch(save(state, metadata={"vocab": json.dumps(list(vocab.tokens)),
+                                                       "nonlinearity": g}))
+    ids = vocab.encode("a tiny read")
+    with torch.no_grad():
+        hs, _ = rnn(emb(torch.from_numpy(ids[None])))
+        want = fc(hs)[0].numpy()
+    assert model.W_i.shape == (H, V)
+    np.testing.assert_allclose(model.forward(ids).logits, want, rtol=0, atol=TORCH_TOL)
+
+
 # -- round trips without torch ------------------------------------------------------------------
 
 
@@ -316,7 +342,7 @@ def test_refuses_a_missing_tensor(name, match):
     ("rnn.weight_hh_l0", (3, 4), r"'rnn.weight_hh_l0' is shaped \(3, 4\), but the model needs"),
     ("rnn.weight_hh_l0", (12, 3), "as in an LSTM"),
     ("rnn.weight_hh_l0", (9, 3), "as in a GRU"),
-    ("rnn.weight_ih_l0", (3, 8), "no nn.Embedding"),
+    ("rnn.weight_ih_l0", (3, 8), "or the size of an nn.Embedding saved with it"),
     ("rnn.bias_ih_l0", (4,), r"'rnn.bias_ih_l0' is shaped \(4,\)"),
     ("fc.weight", (5, 2), r"'fc.weight' is shaped \(5, 2\)"),
     ("fc.bias", (6,), r"'fc.bias' is shaped \(6,\)"),
@@ -357,8 +383,11 @@ def test_refuses_no_vocabulary_and_other_nonlinearities():
 
 def test_refuses_unclear_or_extra_tensors():
     t = good_tensors()
-    t["emb.weight"] = np.zeros((5, 3))
+    t["proj.weight"] = np.zeros((5, 3))
     refuse(t, match="Several tensors could be the output layer")
+    t = good_tensors()
+    t["embedding.weight"] = np.zeros((5, 4))  # the RNN reads 5 inputs: one-hot, no embedding
+    refuse(t, match=r"'embedding.weight' is shaped \(5, 4\), but the model needs \(5, 5\)")
     t = good_tensors()
     t["scale"] = np.ones(1)
     refuse(t, match="neither the RNN's nor the output layer's: scale")
