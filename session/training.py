@@ -95,7 +95,8 @@ def new_run(text: str, config: TrainConfig, corpus_name: str, *, temperature: fl
     check_corpus(text)
     check_limits(config)
     # The most frequent tokens only: 100k distinct characters made a softmax 100k wide (2 GB)
-    vocab = Vocab.build(text, config.level, max_size=MAX_TRAIN_VOCAB)
+    vocab = Vocab.build(text, config.level, max_size=min(MAX_TRAIN_VOCAB,
+                                                        config.max_vocab or MAX_TRAIN_VOCAB))
     trainer = Trainer(text, replace(config, max_loss=None), vocab=vocab)  # a copy: live
     # settings change it
     return start(TrainRun(trainer, corpus_name, temperature, max(1, sample_every)))
