@@ -32,10 +32,12 @@ MAX_SAMPLES = 40  # the first sample and the latest ones are kept
 SAMPLE_LEN = 200
 BLOWUP_FACTOR = 10.0  # a loss above 10 x ln V (10 x uniform guessing) counts as diverged
 ARCHITECTURE = ("hidden_size", "seq_len", "batch_size", "optimizer", "init_std", "seed",
-                "val_fraction")  # changing these needs a new run; lr and clip apply live
+                "val_fraction", "activation", "level",
+                "max_vocab")  # changing these needs a new run; lr and clip apply live
 LABELS = {"hidden_size": "hidden size", "seq_len": "sequence length", "batch_size": "batch size",
           "optimizer": "optimizer", "init_std": "initial weight scale", "seed": "seed",
-          "val_fraction": "validation fraction", "corpus": "corpus"}
+          "val_fraction": "validation fraction", "activation": "activation g",
+          "level": "tokens", "max_vocab": "vocabulary size cap", "corpus": "corpus"}
 
 
 @dataclass
