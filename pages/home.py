@@ -14,8 +14,8 @@ WHY = {  # what each g does to a network's memory, in a sentence or two
     "relu": "ReLU lets positive sums through unchanged and cuts negative ones to 0. Its slope is "
             "1 or 0: gradients never shrink through an active neuron, but nothing bounds the "
             "state, so a memory can grow without limit (and explode).",
-    "sigmoid": "σ squashes into 0 … 1 and rests at 0.5. Its slope is at most 1/4, so a gradient "
-               "loses three quarters or more at every step back: sigmoid memories fade fastest.",
+    "sigmoid": "σ squashes into 0 … 1 and rests at 0.5 (not centred on 0): of the four, its "
+               "memories fade fastest.",
     "identity": "With the identity, h_t = a_t: a linear RNN. No neuron ever saturates and no "
                 "slope damps the gradient, so whether it vanishes or explodes is up to W_h "
                 "alone, and the state is unbounded.",
