@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from rnn import RNN, CheckpointError, Vocab, load_checkpoint, load_corpus, pytorch_bytes
 from rnn.analysis import gradient_decay
 from rnn.safetensors import safetensors_bytes
+from session.explorer import decode_payload
 from session.shelf import entry_from_upload
 from tests.conftest import REPO, errors, open_app, plotly_array
 from ui import state
@@ -46,19 +47,22 @@ def _model(key: str):
 # -- a word-level model in each page ---------------------------------------------------------
 
 
+def _received(at: AppTest) -> tuple[dict, dict]:
+    """What the Explorer's step view received: the header and the arrays."""
+    (el,) = list(at.get("bidi_component"))
+    return decode_payload(el.proto.bytes)
+
+
 def test_word_model_in_the_explorer():
     at = _on("pages/explorer.py", "words", LONG)
-    model, vocab, _ = _model("words")
+    _, vocab, _ = _model("words")
     text = _markdown(at)
     assert "400 words" in text and "nats per word" in text
-    strip = _charts(at)["explorer_strip"]["data"][0]
-    tokens = vocab.encode_report(LONG).tokens
-    assert len(plotly_array(strip["x"])) == len(tokens)  # one cell per word token
-    assert "incomp…" in strip["text"]  # a long word cut in its cell...
-    assert any("incomprehensibilities" in str(c) for c in strip["customdata"])  # ...whole here
-    grid = _charts(at)["explorer_grid"]
-    h = next(d for d in grid["data"] if d.get("name") == "h" and d["type"] == "heatmap")
-    assert (h["zmin"], h["zmax"]) == (-1.0, 1.0)  # tanh
+    header, _ = _received(at)
+    assert header["tokens"] == vocab.encode_report(LONG).tokens  # one cell per word token
+    assert header["unit"] == "word"
+    assert header["g"] == {"name": "tanh", "label": "tanh", "rest": 0.0, "lo": -1.0, "hi": 1.0,
+                           "z": 1.0}
 
 
 @pytest.mark.parametrize("page", ["pages/bptt.py", "pages/space.py", "pages/atlas.py"])
@@ -85,13 +89,11 @@ def test_relu_model_in_the_explorer():
     at = _on("pages/explorer.py", "g-relu", "The keeper climbed the stairs.")
     model, vocab, _ = _model("g-relu")
     trace = model.forward(vocab.encode("The keeper climbed the stairs."))
-    grid = _charts(at)["explorer_grid"]
-    h = next(d for d in grid["data"] if d.get("name") == "h" and d["type"] == "heatmap")
-    top = float(trace.h.max())
-    assert h["zmin"] == pytest.approx(-top) and h["zmax"] == pytest.approx(top)  # data range
-    titles = " ".join(a["text"] for a in grid["layout"]["annotations"])
-    assert "relu(a<sub>t</sub>)" in titles and "tanh" not in titles
-    assert r"\mathrm{ReLU}" in at.latex[0].value and r"\tanh" not in at.latex[0].value
+    header, arrays = _received(at)
+    g = header["g"]
+    assert (g["name"], g["label"], g["rest"], g["lo"]) == ("relu", "ReLU", 0.0, 0.0)
+    assert g["hi"] == pytest.approx(float(trace.h.max())) == pytest.approx(g["z"])  # data range
+    assert_allclose(arrays["h"], trace.h, rtol=0, atol=1e-6)
     assert "h = max(0, a)" in _markdown(at)
 
 
@@ -136,12 +138,10 @@ def test_imported_pytorch_model_in_the_explorer():
     at.switch_page("pages/explorer.py").run()
     assert not at.exception, errors(at)
     assert "PyTorch\\: mine" in _markdown(at) and "h = max(0, a)" in _markdown(at)
-    grid = _charts(at)["explorer_grid"]
-    h = next(d for d in grid["data"] if d.get("name") == "h" and d["type"] == "heatmap")
+    header, arrays = _received(at)
     trace = model.forward(vocab.encode("the keeper"))
-    z = plotly_array(h["z"]).astype(float).ravel()
-    assert_allclose(z[~np.isnan(z)], trace.h[0], rtol=0, atol=1e-6)  # step 0's h_t
-    assert r"\mathrm{ReLU}" in at.latex[0].value
+    assert_allclose(arrays["h"], trace.h, rtol=0, atol=1e-5 * max(1.0, np.abs(trace.h).max()))
+    assert header["g"]["name"] == "relu" and header["V"] == vocab.size
 
 
 def test_bad_safetensors_upload_is_refused_with_its_message():
