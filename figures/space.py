@@ -53,8 +53,8 @@ def trajectory(
         reference = _pad_axes(reference, dims)
     T = len(tokens)
     t = int(np.clip(t, 0, T - 1))
-    labels = [display_token(tok) for tok in tokens]
-    hover = [f"t={i} {labels[i]}" for i in range(T)]
+    labels = [display_token(tok, 12) for tok in tokens]  # a long word is cut; the hover has it
+    hover = [f"t={i} {display_token(tok)}" for i, tok in enumerate(tokens)]
     three = dims == 3
     Scatter = go.Scatter3d if three else go.Scatter
 

@@ -66,12 +66,16 @@ unknown_tokens_ui(enc)
 def _atlas():
     """h (T, H), the report and a description of every neuron: once per (model, text)."""
     h = hidden_states(entry.model, enc.ids)  # (T, H)
-    report = neuron_report(h, text_features(enc.tokens))
+    report = neuron_report(h, text_features(enc.tokens, entry.vocab.level))
     return h, report, [report.describe(j) for j in range(h.shape[1])]
 
 
 h, report, descriptions = state.cached("atlas", (entry.model, enc.ids), _atlas)
 H = h.shape[1]
+if entry.vocab.level == "word":
+    st.caption("A word-level model: the features that need one character per token (after a "
+               "space, position in a word, word start, vowel) are left out, and the length of "
+               "each word is in.")
 
 # A click on the grid picks the neuron; it is applied once, so the list below can change it again.
 points = (state.widget("atlas_grid") or {}).get("selection", {}).get("points", [])

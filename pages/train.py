@@ -46,7 +46,7 @@ with left:
         settings = settings_ui()
     if corpus is not None:
         with st.container(border=True):
-            corpus_info_ui(corpus.text, settings.config.val_fraction)
+            corpus_info_ui(corpus.text, settings.config)
     limits_ui()
 
 run, message = current_run(corpus, settings)

@@ -2,6 +2,8 @@
 
 Loading never unpickles (``allow_pickle=False``) and checks everything, so a corrupt or hostile
 file ends in a ``CheckpointError`` with a plain message, never in running code or a crash.
+
+Format versions: 1 had no choice of activation (it is tanh); 2 records the activation g.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .activation import ACTIVATIONS
 from .errors import CheckpointError
 from .model import PARAMS, RNN
 from .vocab import LEVELS, Vocab
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS_VERSIONS = (1, 2)  # version 1 files load as tanh models
 MAX_BYTES = 256 * 2**20  # largest uncompressed checkpoint we read: guards against zip bombs
 MAX_HIDDEN = 4096
 MAX_VOCAB = 200_000
@@ -43,7 +47,8 @@ def save_checkpoint(path, model: RNN, vocab: Vocab, *, arrays: dict | None = Non
         raise CheckpointError("The vocabulary does not fit the model.")
     _check_values(model.params())  # never write a file that load_checkpoint refuses
     doc = {"format_version": FORMAT_VERSION, "vocab": {"tokens": list(vocab.tokens),
-                                                       "level": vocab.level}, **meta}
+                                                       "level": vocab.level},
+           "activation": model.activation, **meta}
     try:
         blob = np.frombuffer(json.dumps(doc, allow_nan=False).encode("utf-8"), dtype=np.uint8)
     except (TypeError, ValueError) as e:
@@ -70,7 +75,8 @@ def _open(source) -> zipfile.ZipFile:
         raise CheckpointError(f"No checkpoint file at '{source}'.")
     try:
         return zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, NotImplementedError) as e:
+        # (NotImplementedError: a damaged header can claim a zip version zipfile cannot read)
         raise CheckpointError(
             "This is not a checkpoint file: a checkpoint is a .npz (zip) archive "
             f"written by RNN Explorer ({type(e).__name__})."
@@ -158,7 +164,7 @@ def load_checkpoint(source, with_arrays: bool = False, *, max_hidden: int = MAX_
         meta = _read_meta(_read_array(zf, META_KEY))
         params = {k: _read_array(zf, k) for k in PARAMS}
         extra = {n[2:]: _read_array(zf, n) for n in names if n.startswith("x.")}
-    model = _check_params(params)
+    model = _check_params(params, meta.pop("activation", "tanh"))
     vocab = _check_vocab(meta.pop("vocab"), model.vocab_size)
     meta.pop("format_version")
     _check_meta(meta)
@@ -198,10 +204,10 @@ def _read_meta(blob: np.ndarray) -> dict:
     if not isinstance(meta, dict):
         raise CheckpointError("The checkpoint's metadata must be a JSON object.")
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READS_VERSIONS or isinstance(version, bool):
         raise CheckpointError(
             f"Checkpoint format version {version!r} is not supported (this version reads "
-            f"{FORMAT_VERSION})."
+            f"{', '.join(map(str, READS_VERSIONS))})."
         )
     if not isinstance(meta.get("vocab"), dict):
         raise CheckpointError("The checkpoint has no vocabulary.")
@@ -246,7 +252,11 @@ def _check_values(params: dict[str, np.ndarray]) -> None:
                                   f"weights beyond ±{MAX_ABS_WEIGHT:g} are not loaded.")
 
 
-def _check_params(params: dict[str, np.ndarray]) -> RNN:
+def _check_params(params: dict[str, np.ndarray], activation: str = "tanh") -> RNN:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise CheckpointError(
+            f"Unknown activation {activation!r}: this version knows {', '.join(ACTIVATIONS)}."
+        )
     for k, v in params.items():
         if v.dtype not in (np.float32, np.float64):
             raise CheckpointError(f"{k} must hold float32 or float64 numbers, not {v.dtype}.")
@@ -264,7 +274,7 @@ def _check_params(params: dict[str, np.ndarray]) -> RNN:
             )
     _check_values(params)
     dtype = np.result_type(*params.values())
-    return RNN(**{k: v.astype(dtype, copy=False) for k, v in params.items()})
+    return RNN(**{k: v.astype(dtype, copy=False) for k, v in params.items()}, activation=activation)
 
 
 def _check_vocab(doc: dict, V: int) -> Vocab:

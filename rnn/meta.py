@@ -14,7 +14,8 @@ from numbers import Real
 from .errors import CheckpointError
 from .train import History, TrainConfig
 
-_CONFIG_TYPES = {"int": int, "float": Real, "str": str, "float | None": (Real, type(None))}
+_CONFIG_TYPES = {"int": int, "float": Real, "str": str, "float | None": (Real, type(None)),
+                 "int | None": (int, type(None))}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,24 @@
 Notation (the app's labels use the same symbols)::
 
     a_t = W_i x_t + W_h h_{t-1} + b_h      pre-activation          (H,)
-    h_t = tanh(a_t)                        hidden state            (H,)
+    h_t = g(a_t)                           hidden state            (H,)
     y_t = W_o h_t + b_o                    logits                  (V,)
     p_t = softmax(y_t)                     next-token probabilities (V,)
     L   = -mean_t log p_t[target_t]        cross-entropy, nats per token
 
 ``x_t`` is the one-hot vector of token ``ids[t]``, so ``W_i x_t`` is column ``ids[t]`` of ``W_i``.
+
+The activation ``g`` is applied element-wise; backprop through time needs its slope ``g'(a_t)``,
+which for every choice here is a function of ``h_t = g(a_t)`` alone::
+
+    g          h_t = g(a_t)            g'(a_t)                 range of h_t
+    tanh       tanh(a_t)               1 - h_t^2               (-1, 1)      the usual choice
+    relu       max(0, a_t)             1 if h_t > 0 else 0     [0, inf)
+    sigmoid    1 / (1 + exp(-a_t))     h_t (1 - h_t)           (0, 1)
+    identity   a_t                     1                       (-inf, inf)  a linear RNN
+
+(ReLU's slope at a_t = 0 is taken as 0, as PyTorch does.) Backprop through one step is then
+``dL/da_t = g'(a_t) * dL/dh_t`` and ``dL/dh_{t-1} += W_h^T dL/da_t``.
 
 Vector convention: vectors are rows and arrays are shaped ``(B, T, H)`` (batch, time, feature);
 a single sequence drops the leading ``B``. Inside, the loops run time-major ``(T, B, H)``,
@@ -17,10 +29,11 @@ so that the one step the recurrence forbids batching over time is a contiguous r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from .activation import Activation, activation
 from .errors import RNNError
 from .optim import flat_buffer
 
@@ -73,7 +86,7 @@ class Backward:
     loss: float  # mean cross-entropy in nats per predicted token
     grads: dict[str, np.ndarray]  # dL/dW_i ... dL/db_o, shaped like the parameters
     dh: np.ndarray  # dL/dh_t (from y_t and from h_{t+1})   (B, T, H) or (T, H)
-    da: np.ndarray  # dL/da_t = (1 - h_t^2) * dL/dh_t         (B, T, H) or (T, H)
+    da: np.ndarray  # dL/da_t = g'(a_t) * dL/dh_t              (B, T, H) or (T, H)
     dh0: np.ndarray  # dL/dh_{-1}, the gradient reaching the initial state  (B, H) or (H,)
 
 
@@ -114,15 +127,17 @@ def _as_batch(ids, h0, H: int, V: int, dtype) -> tuple[np.ndarray, np.ndarray, b
 
 @dataclass
 class RNN:
-    """The five parameter arrays of an Elman RNN: W_i, W_h, b_h, W_o, b_o (shapes beside each)."""
+    """The five parameter arrays of an Elman RNN (shapes beside each) and its activation g."""
 
     W_i: np.ndarray  # (H, V) input -> hidden
     W_h: np.ndarray  # (H, H) hidden -> hidden, the memory
     b_h: np.ndarray  # (H,)
     W_o: np.ndarray  # (V, H) hidden -> logits
     b_o: np.ndarray  # (V,)
+    activation: str = "tanh"  # g in h_t = g(a_t): a name in ACTIVATIONS
 
     def __post_init__(self) -> None:
+        activation(self.activation)  # a known name, or a plain error
         if np.ndim(self.W_i) != 2:
             raise RNNError(f"W_i must be a matrix shaped (H, V), got shape {np.shape(self.W_i)}.")
         H, V = np.shape(self.W_i)
@@ -136,7 +151,7 @@ class RNN:
     @classmethod
     def create(
         cls, vocab_size: int, hidden_size: int, seed: int = 0, init_std: float = 0.01,
-        dtype=np.float64,
+        dtype=np.float64, activation: str = "tanh",
     ) -> RNN:
         """A fresh model: weights drawn from N(0, init_std^2), biases zero (min-char-rnn's init)."""
         if vocab_size < 2 or hidden_size < 1:
@@ -149,7 +164,13 @@ class RNN:
         def draw(*shape):
             return (rng.standard_normal(shape) * init_std).astype(dtype)
 
-        return cls(draw(H, V), draw(H, H), np.zeros(H, dtype), draw(V, H), np.zeros(V, dtype))
+        return cls(draw(H, V), draw(H, H), np.zeros(H, dtype), draw(V, H), np.zeros(V, dtype),
+                   activation)
+
+    @property
+    def g(self) -> Activation:
+        """The activation: g, its slope g' and the range of h."""
+        return activation(self.activation)
 
     @property
     def hidden_size(self) -> int:
@@ -165,11 +186,12 @@ class RNN:
 
     def params(self) -> dict[str, np.ndarray]:
         """The parameter arrays by name (the arrays themselves, not copies)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in PARAMS}
 
     def copy(self, dtype=None) -> RNN:
         """A deep copy, optionally cast to another dtype."""
-        return RNN(**{k: np.array(v, dtype=dtype or v.dtype) for k, v in self.params().items()})
+        return RNN(**{k: np.array(v, dtype=dtype or v.dtype) for k, v in self.params().items()},
+                   activation=self.activation)
 
     def spectral_radius(self) -> float:
         """max |eigenvalue| of W_h: above 1, the linearised memory grows; below, it fades."""
@@ -198,11 +220,12 @@ class RNN:
         h_all = np.empty((T + 1, B, H), self.dtype)
         h_all[0] = h0b
         W_hT = np.ascontiguousarray(self.W_h.T)  # (H, H); a contiguous copy multiplies faster
+        g = self.g.fn
         # the one loop the recurrence forbids us to batch (zip over rows: fewer Python index ops)
         for a_t, Wh_t, h_prev, h_t in zip(a, Wh_rows, h_all[:-1], h_all[1:], strict=True):
             np.dot(h_prev, W_hT, out=Wh_t)  # W_h h_{t-1}          (B, H)
             a_t += Wh_t  # a_t = W_i x_t + b_h + W_h h_{t-1}
-            np.tanh(a_t, out=h_t)  # h_t
+            g(a_t, out=h_t)  # h_t = g(a_t)
         yT = np.dot(self.W_o, h_all[1:].reshape(T * B, H).T)  # (V, T*B): y_t for all t at once
         yT += self.b_o[:, None]
         return (h_all, yT, a, Wi_x, Wh_h) if trace else (h_all, yT, a)
@@ -233,7 +256,7 @@ class RNN:
 
     def step(self, token_id: int, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step for sampling: returns h_t (H,) and p_t (V,)."""
-        h_t = np.tanh(self.W_i[:, token_id] + np.dot(self.W_h, h_prev) + self.b_h)
+        h_t = self.g.fn(self.W_i[:, token_id] + np.dot(self.W_h, h_prev) + self.b_h)
         return h_t, softmax(np.dot(self.W_o, h_t) + self.b_o)
 
     # -- loss and backward -------------------------------------------------------------------
@@ -323,14 +346,13 @@ class RNN:
         np.sum(dyT, axis=1, out=g["b_o"])  # (V,)
         dh = np.dot(dyT.T, self.W_o).reshape(T, B, H)  # dL/dh_t through y_t, all t at once
         da = work if work is not None else np.empty_like(dh)  # (T, B, H)
-        np.multiply(h_all[1:], h_all[1:], out=da)
-        np.subtract(1.0, da, out=da)  # tanh'(a_t) = 1 - h_t^2, times dL/dh_t in the loop below
+        self.g.slope(h_all[1:], out=da)  # g'(a_t) from h_t, times dL/dh_t in the loop below
         W_h = self.W_h
         dh_next = np.zeros((B, H), dh.dtype)  # dL/dh_t arriving from step t+1
         for k, (da_t, dh_t) in enumerate(zip(da[::-1], dh[::-1], strict=True)):  # t = T-1 down to 0
             if k:  # nothing arrives from beyond the window
                 dh_t += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
-            np.multiply(da_t, dh_t, out=da_t)  # dL/da_t = (1 - h_t^2) * dL/dh_t
+            np.multiply(da_t, dh_t, out=da_t)  # dL/da_t = g'(a_t) * dL/dh_t
             np.dot(da_t, W_h, out=dh_next)  # W_h^T da_t, flows into h_{t-1}
         da_flat = da.reshape(N, H)
         np.dot(da_flat.T, h_prev, out=g["W_h"])  # (H, H) = sum_t da_t h_{t-1}^T

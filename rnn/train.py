@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
+from .activation import ACTIVATIONS
 from .errors import RNNError
 from .model import RNN
 from .optim import OPTIMIZERS, clip_global_norm, flat_buffer, global_norm, make_optimizer
@@ -69,6 +70,8 @@ class TrainConfig:
     eval_every: int = 500  # steps between validation losses (one costs ~50 steps at B=1)
     eval_tokens: int = 5_000  # validation tokens used at most (keeps evaluation cheap)
     level: str = "char"  # char | word vocabulary
+    max_vocab: int | None = None  # keep the most frequent tokens, the rest become <unk> (None: all)
+    activation: str = "tanh"  # g in h_t = g(a_t): tanh | relu | sigmoid | identity
     dtype: str = "float32"  # float32 | float64: float32 trains 1.4-2x faster (benchmarks/)
 
     def validate(self) -> None:
@@ -92,6 +95,10 @@ class TrainConfig:
              f"The validation fraction must lie in [0, {MAX_VAL_FRACTION:g}]."),
             (self.eval_every >= 1, "Evaluate at least every 1 step."),
             (self.level in LEVELS, "The vocabulary level must be 'char' or 'word'."),
+            (self.max_vocab is None or 2 <= self.max_vocab <= 200_000,
+             "The vocabulary size cap must be between 2 and 200000."),
+            (self.activation in ACTIVATIONS,
+             f"The activation must be one of {', '.join(ACTIVATIONS)}."),
             (self.dtype in DTYPES, "The dtype must be float32 or float64."),
         ]
         for ok, message in checks:
@@ -194,7 +201,7 @@ class Trainer:
         config.validate()
         if not text:
             raise RNNError("The corpus is empty.")
-        self.vocab = vocab or Vocab.build(text, config.level)
+        self.vocab = vocab or Vocab.build(text, config.level, config.max_vocab)
         ids = self.vocab.encode(text)
         self.digest = text_digest(text)
         B, T = config.batch_size, config.seq_len
@@ -212,15 +219,18 @@ class Trainer:
         dtype = np.dtype(config.dtype)
         if model is None:
             model = RNN.create(self.vocab.size, config.hidden_size, config.seed, config.init_std,
-                               dtype)
+                               dtype, config.activation)
         elif model.vocab_size != self.vocab.size:
             raise RNNError("The model and the vocabulary do not fit together.")
+        elif model.activation != config.activation:
+            raise RNNError(f"The model computes h = {model.activation}(a), but the settings ask "
+                           f"for {config.activation}: a trained model keeps its activation.")
         # the parameters live in one buffer (the model's arrays are views of it), and so do their
         # gradients: clipping, the update and the last-good copy are then one call each per step
         self._flat, views = flat_buffer(model.copy(dtype).params())
         for k, v in views.items():
             np.copyto(v, getattr(model, k))
-        self.model = RNN(**views)
+        self.model = RNN(**views, activation=model.activation)
         self.params = self.model.params()
         self._grad_flat, self._grads = flat_buffer(self.params)
         self.optimizer = make_optimizer(config.optimizer, self.params, config.lr, config.momentum)
@@ -239,6 +249,11 @@ class Trainer:
         for s in self.optimizer.flat:
             self._good_opt_flat[s], views = flat_buffer(self.params)
             self._good_opt.update({f"{s}.{k}": v for k, v in views.items()})
+
+    @property
+    def unk_rate(self) -> float:
+        """Share of the training tokens that the vocabulary maps to <unk> (id 0)."""
+        return float(np.mean(self.train_ids == 0)) if len(self.train_ids) else 0.0
 
     @property
     def tokens_per_step(self) -> int:

@@ -30,6 +30,7 @@ COLOUR_MODES = {"own": "each term its own scale", "shared": "one scale for all t
 DEFAULT_COLOUR = "own"  # a shared range leaves the input grid nearly white (issue 10)
 TERMS = ("Wi_x", "Wh_h", "b_h", "a")  # the terms of a_t whose colour range is chosen; h_t is ±1
 SCALE_Q = 99.0  # percentile of |value| that ends a colour range: outliers saturate
+G_LABELS = {"tanh": "tanh", "relu": "ReLU", "sigmoid": "σ", "identity": ""}  # g(a) as shown
 
 
 def colour_range(*arrays: np.ndarray, q: float = SCALE_Q) -> float:
@@ -110,12 +111,16 @@ def build_step_trace(
     scales = {name: colour_range(arrays[name]) for name in TERMS}  # "each term its own scale"
     scales["shared"] = colour_range(*(arrays[name] for name in TERMS))  # "one scale for all"
     mean = arrays["next_loss"][:-1]
+    g = model.g
+    lo, hi = g.h_range(trace.h)  # g's own bounds, or this text's range (ReLU, identity)
     meta = {
         "T": T, "H": model.hidden_size, "V": vocab.size, "unit": vocab.unit_name,
         "tokens": encoded.tokens, "shown": [display_token(t) for t in encoded.tokens],
         "ids": encoded.ids.tolist(), "vocab_shown": [display_token(t) for t in vocab.tokens],
         "unknown": [i for i, _ in encoded.unknown], "vocab": list(vocab.tokens),
         "arrays": index, "scales": scales, "stops": [[float(p), str(c)] for p, c in stops],
+        "g": {"name": g.name, "label": G_LABELS[g.name], "rest": g.rest, "lo": lo, "hi": hi,
+              "z": max(hi - g.rest, g.rest - lo)},  # h_t coloured white at g(0), ends at z
         "mean_loss": float(mean.mean()) if T > 1 else None,
         "trace_id": hashlib.sha1(blob).hexdigest()[:16],
     }

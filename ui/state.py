@@ -49,6 +49,7 @@ KEPT_WIDGETS = (
     "train_source", "train_corpus", "train_paste", "train_hidden", "train_seq_len",
     "train_batch", "train_optimizer", "train_init_std", "train_seed", "train_val_fraction",
     "train_lr", "train_clip", "train_temperature", "train_sample_every", "train_target",
+    "train_activation", "train_level", "train_max_vocab", "home_g",  # g and word tokens
 )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from rnn import CORPORA, OPTIMIZERS, RNNError, TrainConfig, load_corpus
+from rnn import ACTIVATIONS, CORPORA, OPTIMIZERS, RNNError, TrainConfig, Vocab, load_corpus
 from rnn.train import MAX_SEED, MAX_VAL_FRACTION, text_digest
 from session import limits, train_view, training
 
@@ -29,6 +29,8 @@ _RECIPE = TrainConfig()  # the default recipe (rnn/train.py, from benchmarks/tim
 INIT_OPTIONS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
 CLIP_OPTIONS = ("off", 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)
 SAMPLE_EVERY = (25, 50, 100, 200, 500, 1000, 2000, 5000)
+LEVELS = {"char": "characters", "word": "words"}
+MAX_VOCAB_OPTIONS = (50, 100, 200, 500, 1000)  # the word vocabulary's size cap (limits too)
 DEFAULTS = {  # widget key -> default value
     "train_source": SOURCES[0], "train_corpus": "english", "train_paste": "",
     "train_hidden": _RECIPE.hidden_size, "train_seq_len": _RECIPE.seq_len,
@@ -36,11 +38,13 @@ DEFAULTS = {  # widget key -> default value
     "train_init_std": _RECIPE.init_std, "train_seed": 0, "train_val_fraction": 0.1,
     "train_lr": _RECIPE.lr, "train_clip": _RECIPE.clip, "train_temperature": 0.8,
     "train_sample_every": 500, "train_target": 0,
+    "train_activation": _RECIPE.activation, "train_level": "char", "train_max_vocab": 500,
 }
 CONFIG_KEYS = {"hidden_size": "train_hidden", "seq_len": "train_seq_len",
                "batch_size": "train_batch", "optimizer": "train_optimizer",
                "init_std": "train_init_std", "seed": "train_seed",
-               "val_fraction": "train_val_fraction", "lr": "train_lr"}  # TrainConfig field -> key
+               "val_fraction": "train_val_fraction", "lr": "train_lr",
+               "activation": "train_activation", "level": "train_level"}  # field -> widget key
 
 
 @dataclass
@@ -75,7 +79,10 @@ def settings_from(values: Mapping) -> Settings:
                          batch_size=int(v["batch_size"]), optimizer=v["optimizer"],
                          lr=float(v["lr"]), init_std=float(v["init_std"]), seed=int(v["seed"]),
                          val_fraction=round(float(v["val_fraction"]), 4),
-                         clip=None if clip == "off" else float(clip))
+                         clip=None if clip == "off" else float(clip),
+                         activation=v["activation"], level=v["level"],
+                         max_vocab=int(values["train_max_vocab"]) if v["level"] == "word"
+                         else None)
     return Settings(config, float(values["train_temperature"]),
                     int(values["train_sample_every"]), int(values["train_target"]))
 
@@ -85,6 +92,8 @@ def sync_widgets(config: TrainConfig) -> None:
     for field, key in CONFIG_KEYS.items():
         state.preset(key, getattr(config, field))
     state.preset("train_clip", "off" if config.clip is None else config.clip)
+    if config.max_vocab is not None:
+        state.preset("train_max_vocab", config.max_vocab)
 
 
 def _optimizer_changed() -> None:
@@ -126,12 +135,30 @@ def corpus_ui() -> CorpusChoice | None:
     return CorpusChoice(name, text, text_digest(text))
 
 
-def corpus_info_ui(text: str, val_fraction: float) -> None:
-    n_val = int(len(text) * val_fraction)
+def word_vocab_info(text: str, max_vocab: int) -> tuple[int, int, float]:
+    """Tokens in the text, the size of its capped word vocabulary, and the share of the text's
+    tokens that become <unk> under that cap."""
+    vocab = Vocab.build(text, "word", max_vocab)
+    ids = vocab.encode(text)
+    return len(ids), vocab.size, float((ids == 0).mean()) if len(ids) else 0.0
+
+
+def corpus_info_ui(text: str, config: TrainConfig) -> None:
+    n_val = int(len(text) * config.val_fraction)
     size = len(text.encode("utf-8"))
-    st.caption(f"{len(text):,} characters ({size / 1024:,.1f} KB), "
-               f"vocabulary {len(set(text)) + 1} tokens (with <unk>); "
-               f"{len(text) - n_val:,} for training, the last {n_val:,} held out for validation.")
+    if config.level == "word":
+        n, V, unk = state.cached("train_word_vocab", (text_digest(text), config.max_vocab),
+                                 lambda: word_vocab_info(text, config.max_vocab))
+        st.caption(f"{len(text):,} characters ({size / 1024:,.1f} KB), {n:,} word tokens "
+                   f"(words, runs of spaces, punctuation marks); vocabulary {V} tokens (the "
+                   f"{V - 1} most frequent, with <unk>): **{unk:.1%} of the text is <unk>**. "
+                   "The last "
+                   f"{config.val_fraction:.0%} is held out for validation.")
+    else:
+        st.caption(f"{len(text):,} characters ({size / 1024:,.1f} KB), "
+                   f"vocabulary {len(set(text)) + 1} tokens (with <unk>); "
+                   f"{len(text) - n_val:,} for training, the last {n_val:,} held out for "
+                   "validation.")
     with st.expander("Preview"):
         st.code(text[:800] + ("…" if len(text) > 800 else ""), language=None, wrap_lines=True)
 
@@ -152,6 +179,19 @@ def settings_ui() -> Settings:
     c1.select_slider("Initial weight scale", _with(INIT_OPTIONS, state.widget("train_init_std")),
                      key="train_init_std", help="Weights start as N(0, scale²).")
     c2.number_input("Seed", 0, MAX_SEED, key="train_seed")  # the CLI's range too
+    c1.selectbox("Activation g", list(ACTIVATIONS), key="train_activation",
+                 help="h_t = g(a_t): tanh (the usual choice, −1 … 1), relu (max(0, a), "
+                      "unbounded), sigmoid (0 … 1, slope at most 1/4), identity (a linear RNN). "
+                      "Home shows each one and its slope.")
+    c2.radio("Tokens", list(LEVELS), key="train_level", format_func=LEVELS.get, horizontal=True,
+             help="Characters, or words: a word, a run of spaces or a punctuation mark is one "
+                  "token.")
+    if state.widget("train_level") == "word":
+        st.select_slider("Word vocabulary: at most", _with(MAX_VOCAB_OPTIONS,
+                                                           state.widget("train_max_vocab")),
+                         key="train_max_vocab",
+                         help="The most frequent word tokens are kept; all others are read as "
+                              "<unk>. A bigger vocabulary means bigger W_i and W_o (V x H).")
     st.slider("Held out for validation", 0.0, MAX_VAL_FRACTION, step=0.05, key="train_val_fraction",
               format="%.2f", help="The tail of the corpus that is never trained on.")
     st.markdown("**Learning and sampling** · these apply to the running network")
