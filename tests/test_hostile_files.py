@@ -27,11 +27,7 @@ from tests.test_hostile_input import drawn, shown_markdown
 from ui import state
 
 CORPUS = load_corpus("english")[:3000]
-# issue 15 D2 (branch i15) caps the vocabulary of a model the pages serve; until it lands the
-# 100k-token case fails, after it the case is enforced
-BEFORE_ISSUE_15_D2 = pytest.mark.xfail(
-    not hasattr(limits, "check_servable"), strict=True,
-    reason="issue 15 D2: no cap yet on the vocabulary of a served model")
+
 
 
 def _npy(arr: np.ndarray, allow_pickle: bool = False) -> bytes:
@@ -218,7 +214,6 @@ def test_file_over_the_upload_limit_is_refused_unopened(monkeypatch):
             load()
 
 
-@BEFORE_ISSUE_15_D2
 def test_checkpoint_with_a_100k_token_vocabulary_is_refused():
     data = _big_vocab()
     assert len(data) < limits.MAX_CHECKPOINT_BYTES
@@ -238,7 +233,7 @@ def _upload(at, key: str, name: str, data: bytes) -> None:
 
 
 UPLOAD_CASES = ["random_bytes", "renamed_text", "nan_weights", "vocab_misfit", "pickle",
-                pytest.param("big_vocab", marks=BEFORE_ISSUE_15_D2)]
+                "big_vocab"]
 
 
 def _upload_bytes(name: str, tmp_path) -> bytes:
