@@ -8,8 +8,6 @@ the page survives the cases before it.
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -138,14 +136,6 @@ def test_hostile_text_on_every_page(apps, page, name):
         assert drawn(at), f"{page}: no chart after an ordinary text"
 
 
-# Cases whose fix is issue 15's (branch i15): expected to fail until it lands, enforced after.
-BEFORE_ISSUE_15_D8 = pytest.mark.xfail(
-    importlib.util.find_spec("ui.markdown") is None, strict=True,
-    reason="issue 15 D8: escape_markdown leaves CR, so a link's value can inject a heading")
-BEFORE_ISSUE_15_D5 = pytest.mark.xfail(
-    not hasattr(state, "keep_widgets"), strict=True,
-    reason="issue 15 D5: widget values are dropped on other pages")
-
 LONG = "x" * 100_000
 URL_VALUES = {
     "negative": "-1",
@@ -163,11 +153,9 @@ URL_KEYS = ("text", "step", "model", "neuron", "t", "scale", "dims", "source", "
 
 @pytest.mark.parametrize("name", list(URL_VALUES))
 @pytest.mark.parametrize("page", PAGES)
-def test_hostile_url_parameters_on_every_page(request, page, name):
+def test_hostile_url_parameters_on_every_page(page, name):
     """Every parameter any page reads, set to the same bad value at once: the page opens with
     its defaults (and a notice on pages that read links), the shipped model stays current."""
-    if (page, name) == ("explorer", "markdown"):  # the one page that echoes a link's values
-        request.applymarker(BEFORE_ISSUE_15_D8)
     value = URL_VALUES[name]
     at = AppTest.from_file(APP, default_timeout=120)
     for k in URL_KEYS:
@@ -198,7 +186,6 @@ def test_each_page_survives_a_round_trip_of_every_other_page(page):
     assert state.shelf(at.session_state).current_key == "brackets"
 
 
-@BEFORE_ISSUE_15_D5
 def test_train_settings_and_pasted_text_survive_every_other_page():
     """Issue 14's first defect, kept proven here: settings and pasted text on Train live come
     back unchanged after a round of every other page, and no change is claimed."""

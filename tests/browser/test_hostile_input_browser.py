@@ -69,7 +69,6 @@ def test_pickle_checkpoint_upload_is_refused_and_never_runs(app_server, page, wa
     page.locator(".st-key-model_picker_upload input[type=file]").set_input_files(str(bad))
     page.get_by_text("Could not load this file").wait_for(timeout=30_000)
     wait_for_app(page)
-    assert "Python objects" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert not marker.exists(), "the pickle in the upload ran on the server"
     assert "model=english" in page.url  # the model shown has not changed
 
