@@ -3,6 +3,11 @@
 // reach Python once stepping pauses (REPORT_AFTER_MS) or on a click that picks a neuron.
 
 const VIEWS = new WeakMap(); // parentElement -> view
+// The view that received a payload last. The payload carries the view as the server last moved
+// it (seq), not the browser's later moves, so that the rerun after a report re-sends nothing.
+// This module stays loaded while the page is open; when the component mounts again (another page
+// and back), the new view takes up the step and neuron of the last one if the trace and seq match.
+let latest = null;
 
 const SKELETON = `
 <div class="controls" role="toolbar" aria-label="Step through the text">
@@ -78,8 +83,12 @@ function createView(parent) {
 }
 
 function receive(V, data) {
-  const { header, arrays } = parsePayload(data, V.hd && { header: V.hd, arrays: V.A });
+  const before = V.hd ? V : latest; // this mount's last payload, or the previous mount's
+  const { header, arrays } = parsePayload(data, before?.hd && { header: before.hd, arrays: before.A });
   const newTrace = !V.hd || V.hd.trace_id !== header.trace_id;
+  const kept = !V.hd && before && before.hd.trace_id === header.trace_id &&
+    before.seq === header.view.seq ? before : null; // a new mount where the last one stood
+  latest = V;
   V.hd = header;
   V.A = arrays;
   if (header.g) { // the model's activation: labels and h_t's colours follow it
@@ -97,9 +106,11 @@ function receive(V, data) {
   if (moved) { // the server moved the view (a link, a new text, a test): follow it
     pause(V);
     V.seq = view.seq;
-    V.step = Math.min(Math.max(view.step, 0), V.T - 1);
-    V.neuron = Math.min(Math.max(view.neuron, 0), V.H - 1);
-    V.reported = { step: V.step, neuron: V.neuron };
+    const to = kept || view;
+    V.step = Math.min(Math.max(to.step, 0), V.T - 1);
+    V.neuron = Math.min(Math.max(to.neuron, 0), V.H - 1);
+    V.reported = kept ? kept.reported : { step: V.step, neuron: V.neuron };
+    if (kept) scheduleReport(V, 0); // a move the last mount had no time to report
   }
   if (newTrace || moved || view.colour !== V.colour) { // else: the rerun after a report
     V.colour = view.colour;
