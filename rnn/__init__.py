@@ -7,15 +7,18 @@ with g one of ``ACTIVATIONS`` (tanh by default).
 
 from .activation import ACTIVATIONS, Activation
 from .checkpoint import CheckpointError, checkpoint_bytes, load_checkpoint, save_checkpoint
+from .config import DTYPES, TrainConfig
 from .corpora import CORPORA, load_corpus
 from .errors import RNNError
+from .history import History
 from .meta import ModelMeta
-from .model import RNN, SATURATED, Backward, Trace, softmax
+from .model import RNN, SATURATED
 from .optim import OPTIMIZERS, make_optimizer
 from .pytorch import export_pytorch, import_pytorch, pytorch_bytes
 from .sample import sample
 from .textfile import text_from_bytes
-from .train import DTYPES, History, TrainConfig, Trainer
+from .trace import Backward, Trace, softmax
+from .train import Trainer
 from .vocab import LEVELS, UNK, Encoded, Vocab, display_token
 
 __all__ = [

@@ -28,7 +28,7 @@ MAX_VOCAB = 200_000
 META_KEY = "meta_json"  # the JSON metadata, stored as a uint8 array of UTF-8 bytes
 # Limits on the metadata, checked before it is parsed: json.loads of a few hundred MB of "[],"
 # takes gigabytes and holds the interpreter lock for a minute. What this project writes is far
-# smaller: a bounded history (rnn.train.MAX_HISTORY points) and the vocabulary.
+# smaller: a bounded history (rnn.history.MAX_HISTORY points) and the vocabulary.
 MAX_META_BYTES = 4 * 2**20  # 4 MiB of UTF-8 JSON (a full history and 100k tokens need ~2)
 MAX_META_VALUES = 400_000  # JSON values in it (lists, objects, items: a full history and
 # a 200k-token vocabulary need ~260k)

@@ -13,12 +13,13 @@ from threadpoolctl import threadpool_limits
 
 from .activation import ACTIVATIONS
 from .checkpoint import load_checkpoint, save_checkpoint
+from .config import DTYPES, TrainConfig
 from .errors import RNNError
 from .optim import OPTIMIZERS
 from .pytorch import export_pytorch, import_pytorch
 from .sample import sample
 from .textfile import text_from_bytes
-from .train import DTYPES, TrainConfig, Trainer
+from .train import Trainer
 from .vocab import LEVELS, UNIT_NAMES
 
 MAX_CORPUS_BYTES = 50 * 10**6

@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass, fields
 from numbers import Real
 
+from .config import TrainConfig
 from .errors import CheckpointError
-from .train import History, TrainConfig
+from .history import History
 
 _CONFIG_TYPES = {"int": int, "float": Real, "str": str, "float | None": (Real, type(None)),
                  "int | None": (int, type(None))}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import RNNError
-from .model import RNN, neg_log
+from .model import RNN
+from .trace import neg_log
 from .vocab import Vocab
 
 

@@ -22,165 +22,21 @@ is per window too: lr 0.01 here is lr 0.25 on the mean at T = 25.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, replace
 
 import numpy as np
 
-from .activation import ACTIVATIONS
+from .config import TrainConfig
 from .errors import RNNError
+from .history import History
 from .model import RNN
-from .optim import OPTIMIZERS, clip_global_norm, flat_buffer, global_norm, make_optimizer
-from .vocab import LEVELS, Vocab
+from .optim import clip_global_norm, flat_buffer, global_norm, make_optimizer
+from .vocab import Vocab
 
-DTYPES = ("float32", "float64")
-MAX_SEED = 2**32 - 1  # seeds are 0 .. 2^32 - 1 in the CLI and in the app alike
-MAX_VAL_FRACTION = 0.5  # the largest held-out share, in the CLI and in the app alike
-MAX_INIT_STD = 100.0  # larger initial weights only overflow (the loader refuses |w| > 1e6)
-# The history keeps at most MAX_HISTORY points per curve: the latest HISTORY_RECENT steps all,
-# older ones at a stride that doubles as the run grows (a million steps used to hold ~50 MB and
-# a checkpoint the app could not load back).
-MAX_HISTORY = 10_000
-HISTORY_RECENT = 1_000
 GRADIENT_OF = "window sum"  # checkpoints record which loss the optimizer state was built on
-
-
-@dataclass
-class TrainConfig:
-    """Hyperparameters of one training run."""
-
-    # The defaults are the recipe that reached a given validation loss soonest on this project's
-    # 2-core machine without an early loss spike (benchmarks/time_to_loss.py); min-char-rnn's
-    # recipe is batch_size=1, optimizer="adagrad", lr=0.1 with the same H, T, clip and init.
-    hidden_size: int = 100  # H, number of hidden neurons
-    seq_len: int = 25  # T, tokens per window: how far back gradients flow (truncated BPTT)
-    batch_size: int = 32  # B, parallel streams of the corpus
-    optimizer: str = "adam"  # sgd | adagrad | adam
-    lr: float = 3e-3
-    momentum: float = 0.9  # SGD only
-    clip: float | None = 5.0  # element-wise gradient clipping bound (None: off)
-    clip_norm: float | None = None  # global-norm clipping bound (None: off)
-    max_loss: float | None = None  # a finite loss above this also counts as diverged (None: off)
-    init_std: float = 0.01  # std of the initial weights
-    seed: int = 0
-    val_fraction: float = 0.1  # tail of the corpus held out for the validation loss
-    eval_every: int = 500  # steps between validation losses (one costs ~50 steps at B=1)
-    eval_tokens: int = 5_000  # validation tokens used at most (keeps evaluation cheap)
-    level: str = "char"  # char | word vocabulary
-    max_vocab: int | None = None  # keep the most frequent tokens, the rest become <unk> (None: all)
-    activation: str = "tanh"  # g in h_t = g(a_t): tanh | relu | sigmoid | identity
-    dtype: str = "float32"  # float32 | float64: float32 trains 1.4-2x faster (benchmarks/)
-
-    def validate(self) -> None:
-        """Raise RNNError naming the first hyperparameter out of range."""
-        checks = [
-            (1 <= self.hidden_size <= 4096, "The hidden size must be between 1 and 4096."),
-            (1 <= self.seq_len <= 10_000, "The sequence length must be between 1 and 10000."),
-            (1 <= self.batch_size <= 4096, "The batch size must be between 1 and 4096."),
-            (self.optimizer in OPTIMIZERS,
-             f"The optimizer must be one of {', '.join(OPTIMIZERS)}."),
-            (np.isfinite(self.lr) and self.lr > 0, "The learning rate must be a positive number."),
-            (0 <= self.momentum < 1, "Momentum must lie in [0, 1)."),
-            (self.clip is None or self.clip > 0, "The clipping bound must be positive."),
-            (self.clip_norm is None or self.clip_norm > 0, "The clipping norm must be positive."),
-            (self.max_loss is None or self.max_loss > 0, "The loss limit must be positive."),
-            (np.isfinite(self.init_std) and 0 <= self.init_std <= MAX_INIT_STD,
-             f"The initial weight scale must be a number from 0 to {MAX_INIT_STD:g}."),
-            (isinstance(self.seed, (int, np.integer)) and 0 <= self.seed <= MAX_SEED,
-             f"The seed must be a whole number from 0 to {MAX_SEED}."),
-            (0 <= self.val_fraction <= MAX_VAL_FRACTION,
-             f"The validation fraction must lie in [0, {MAX_VAL_FRACTION:g}]."),
-            (self.eval_every >= 1, "Evaluate at least every 1 step."),
-            (self.level in LEVELS, "The vocabulary level must be 'char' or 'word'."),
-            (self.max_vocab is None or 2 <= self.max_vocab <= 200_000,
-             "The vocabulary size cap must be between 2 and 200000."),
-            (self.activation in ACTIVATIONS,
-             f"The activation must be one of {', '.join(ACTIVATIONS)}."),
-            (self.dtype in DTYPES, "The dtype must be float32 or float64."),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise RNNError(message)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        """A config from a dict, ignoring unknown keys (e.g. from an older checkpoint)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-
-@dataclass
-class History:
-    """What happened at each step: losses in nats per token, norms before clipping (of the
-    gradient the update follows, that of the loss summed over a window), times."""
-
-    step: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    grad_norm: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)  # training time so far, pauses excluded
-    val_step: list[int] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-
-    def append(self, step: int, loss: float, grad_norm: float, seconds: float) -> None:
-        """Record one training step (older steps are thinned to stay within MAX_HISTORY)."""
-        self.step.append(step)
-        self.loss.append(loss)
-        self.grad_norm.append(grad_norm)
-        self.seconds.append(seconds)
-        if len(self.step) > MAX_HISTORY:
-            self._thin(("step", "loss", "grad_norm", "seconds"))
-
-    def append_val(self, step: int, loss: float) -> None:
-        """Record one validation loss (thinned like the training steps)."""
-        self.val_step.append(step)
-        self.val_loss.append(loss)
-        if len(self.val_step) > MAX_HISTORY:
-            self._thin(("val_step", "val_loss"))
-
-    def _thin(self, names: tuple[str, ...]) -> None:
-        """Keep the first point, the latest ones, and older steps at a multiple of a stride."""
-        steps = getattr(self, names[0])
-        recent = min(HISTORY_RECENT, MAX_HISTORY // 4)
-        old = len(steps) - recent
-        stride = 2
-        while True:
-            keep = [i for i in range(old) if i == 0 or steps[i] % stride == 0]
-            if len(keep) <= MAX_HISTORY // 2:  # room for many appends before the next thinning
-                break
-            stride *= 2
-        keep += range(old, len(steps))
-        for name in names:
-            values = getattr(self, name)
-            setattr(self, name, [values[i] for i in keep])
-
-    def chars_per_s(self, tokens_per_step: int, window: float = 3.0) -> float:
-        """Tokens per second over the last ``window`` seconds of training time (at least the last
-        100 steps): a moving window over time, so that a validation pass or a slow step inside a
-        short stretch of steps does not swing the figure (over 100 steps at batch 16 it jumped
-        between 8k and 411k chars/s)."""
-        n_steps = len(self.seconds) - 1
-        if n_steps < 1:
-            return float("nan")
-        first = bisect.bisect_left(self.seconds, self.seconds[-1] - window)
-        n = max(min(100, n_steps), n_steps - first)  # points back (older ones may be thinned)
-        dt = self.seconds[-1] - self.seconds[-1 - n]
-        steps = self.step[-1] - self.step[-1 - n]
-        return steps * tokens_per_step / dt if dt > 0 else float("nan")
-
-    def loss_last(self, n: int = 100) -> float:
-        """Mean training loss over the last n steps."""
-        return float(np.mean(self.loss[-n:])) if self.loss else float("nan")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: list(v) for k, v in d.items() if k in names})
 
 
 def _nan_or_inf(x: float) -> str:

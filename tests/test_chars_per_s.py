@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnn.train import History
+from rnn.history import History
 
 
 def history(step_seconds) -> History:

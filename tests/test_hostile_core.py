@@ -28,7 +28,7 @@ from rnn import (
     save_checkpoint,
 )
 from rnn.cli import main
-from rnn.train import History
+from rnn.history import History
 
 TEXT = load_corpus("english")[:5000]
 
@@ -113,7 +113,7 @@ def test_d1_brackets_inside_strings_are_not_nesting(mv):
 
 
 def test_d4_history_is_bounded_and_keeps_recent_steps_dense():
-    from rnn.train import MAX_HISTORY
+    from rnn.history import MAX_HISTORY
 
     h = History()
     n = 1_000_000
@@ -128,9 +128,9 @@ def test_d4_history_is_bounded_and_keeps_recent_steps_dense():
 
 
 def test_d4_trainer_history_bounded(monkeypatch):
-    import rnn.train as train
+    import rnn.history as history
 
-    monkeypatch.setattr(train, "MAX_HISTORY", 200)
+    monkeypatch.setattr(history, "MAX_HISTORY", 200)
     tr = Trainer(TEXT, TrainConfig(hidden_size=4, seq_len=1, batch_size=1, eval_every=10**9))
     tr.train(1000)
     assert len(tr.history.step) <= 200 and tr.history.step[-1] == 1000
@@ -210,7 +210,7 @@ def test_d14_train_bad_arguments_are_one_line_errors(capsys, corpus, tmp_path, a
 
 
 def test_d7_val_fraction_the_app_cannot_show_is_refused(capsys, corpus, tmp_path):
-    from rnn.train import MAX_VAL_FRACTION
+    from rnn.config import MAX_VAL_FRACTION
 
     assert MAX_VAL_FRACTION == 0.5
     code, _, stderr = call(capsys, "train", str(corpus), "--val-fraction", "0.6", "--out",

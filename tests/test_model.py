@@ -482,7 +482,7 @@ def test_step_loss_is_minus_log_p_of_each_target():
 
 
 def test_neg_log_of_zero_probability_is_finite():
-    from rnn.model import P_FLOOR, neg_log
+    from rnn.trace import P_FLOOR, neg_log
 
     assert neg_log(0.0) == pytest.approx(-np.log(P_FLOOR)) and np.isfinite(neg_log(0.0))
     assert neg_log(np.array([1.0, 0.5]))[1] == pytest.approx(np.log(2))

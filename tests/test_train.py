@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rnn import OPTIMIZERS, RNN, RNNError, TrainConfig, Trainer, Vocab, load_corpus
+from rnn.history import History
 from rnn.optim import global_norm
-from rnn.train import History
 
 HELLO = load_corpus("hello")
 ENGLISH = load_corpus("english")[:6000]

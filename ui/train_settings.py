@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from rnn import ACTIVATIONS, CORPORA, OPTIMIZERS, RNNError, TrainConfig, Vocab, load_corpus
-from rnn.train import MAX_SEED, MAX_VAL_FRACTION, text_digest
+from rnn.config import MAX_SEED, MAX_VAL_FRACTION
+from rnn.train import text_digest
 from session import limits, train_view, training
 
 from . import state

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..activation import Activation
 from ..errors import RNNError
-from ..model import RNN, SATURATED, Trace, neg_log
+from ..model import RNN, SATURATED
+from ..trace import Trace, neg_log
 
 # g'(a) below this and a neuron is saturated: tanh's slope at |h| = SATURATED (0.95), so a
 # gradient passing back through it keeps less than a tenth
