@@ -51,3 +51,15 @@ def open_app(page: str | None = None, query: dict | None = None,
         at.switch_page(page).run()
         assert not at.exception, errors(at)
     return at
+
+
+def set_widget(at: AppTest, key: str, value) -> None:
+    """Set the widget with this key (whatever its kind) and rerun; the run must not fail."""
+    for kind in ("number_input", "select_slider", "selectbox", "radio", "text_area", "slider"):
+        found = [w for w in getattr(at, kind) if w.key == key]
+        if found:
+            found[0].set_value(value)
+            at.run()
+            assert not at.exception, errors(at)
+            return
+    raise KeyError(key)

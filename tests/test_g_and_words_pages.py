@@ -15,7 +15,7 @@ from rnn.analysis import gradient_decay
 from rnn.safetensors import safetensors_bytes
 from session.explorer import decode_payload
 from session.shelf import entry_from_upload
-from tests.conftest import REPO, errors, open_app, plotly_array
+from tests.conftest import REPO, errors, open_app, plotly_array, set_widget
 from ui import state
 
 LONG = "The incomprehensibilities of the keeper, the lamp and the sea."
@@ -169,15 +169,7 @@ def test_train_page_offers_g_and_a_capped_word_vocabulary():
     at = open_app("pages/train.py")
     for key, value in (("train_hidden", 16), ("train_seq_len", 10), ("train_level", "word"),
                        ("train_max_vocab", 200), ("train_activation", "relu")):
-        for kind in ("number_input", "select_slider", "selectbox", "radio"):
-            found = [w for w in getattr(at, kind) if w.key == key]
-            if found:
-                found[0].set_value(value)
-                at.run()
-                assert not at.exception, errors(at)
-                break
-        else:
-            raise KeyError(key)
+        set_widget(at, key, value)
     text = _markdown(at)
     assert "is <unk>" in text and "vocabulary 200 tokens" in text
     for b in at.button:
