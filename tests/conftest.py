@@ -10,11 +10,16 @@ import base64
 from pathlib import Path
 
 import numpy as np
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "app.py")  # absolute: AppTest resolves relative paths against the test file
 TIMEOUT_S = 60  # a busy shared machine can take long for a first script run
+
+# AppTest reads .streamlit/config.toml too (from the working directory), which shows viewers only
+# an error's type; errors() needs the message and the stack trace of whatever a run raised.
+st_config.set_option("client.showErrorDetails", "full")
 
 
 def plotly_array(v) -> np.ndarray:

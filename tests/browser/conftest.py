@@ -124,8 +124,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server():
-    """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it afterwards."""
+def streamlit_server(log_path: Path | None = None):
+    """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it afterwards.
+
+    The server reads .streamlit/config.toml as a user's does; the flags set only what a test
+    run needs. Its output goes to ``log_path`` if given (and is kept), else to a temporary
+    file removed afterwards."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     cmd = [
@@ -133,11 +137,14 @@ def streamlit_server():
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     # Output goes to a file, not a pipe: a pipe nobody reads would block a chatty server.
-    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
-    log_path = Path(log.name)
+    keep_log = log_path is not None
+    if keep_log:
+        log = open(log_path, "wb")  # closed below, once the server holds it
+    else:
+        log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+        log_path = Path(log.name)
     proc = subprocess.Popen(
         cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
     )
@@ -172,7 +179,8 @@ def streamlit_server():
         yield base_url
     finally:
         _stop(proc)
-        log_path.unlink(missing_ok=True)
+        if not keep_log:
+            log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

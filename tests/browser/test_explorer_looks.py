@@ -8,9 +8,11 @@ import re
 from urllib.parse import quote
 
 import pytest
+import tomllib
 
 from rnn import RNN, load_checkpoint, save_checkpoint
 from session.limits import MAX_HIDDEN
+from tests.browser.conftest import REPO_ROOT
 from tests.browser.test_explorer_browser import (
     MODELS,
     SENTENCE,
@@ -20,6 +22,8 @@ from tests.browser.test_explorer_browser import (
     shown,
     wait_url,
 )
+
+THEME = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())["theme"]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -36,6 +40,10 @@ def test_screenshots_and_contrast(browser, app_server, wait_for_app, screenshot,
         app_bg = _rgb(page.evaluate(
             "getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"))
         assert (sum(app_bg) < 3 * 128) == (scheme == "dark")
+        # the app's accent for this scheme (.streamlit/config.toml) reaches the step view
+        accent = page.locator(VIEW).evaluate(
+            "r => getComputedStyle(r).getPropertyValue('--st-primary-color')")
+        assert accent.strip().lower() == THEME[scheme]["primaryColor"].lower()
         page.keyboard.press("ArrowRight")
         page.mouse.move(*cell_centre(page, "Wh_h", 20))
         screenshot(page, f"explorer-{scheme}")
