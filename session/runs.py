@@ -18,7 +18,9 @@ Bounds (``RunLimits``, from ``session.settings``):
 Threads. A trainer thread exists only while its run trains: it calls ``chunk(run)`` (about a
 quarter second of training under the run's lock) until the run pauses (by the user, by
 divergence, at its step target, after being left, or to give way), is released, or the
-registry shuts down. The registry's lock is never held while training or while waiting for a
+registry shuts down. While any run is kept, one more thread (the janitor) sweeps every
+``sweep_every_s``, so runs are released even when nobody opens the app; it ends with the last
+run. The registry's lock is never held while training or while waiting for a
 chunk, so one run never delays another's page.
 """
 
@@ -156,12 +158,14 @@ class RunRegistry:
     stopped : why a run stopped playing by itself (default ``why_stopped``)
     size : estimated bytes of a run (default ``deep_nbytes``)
     clock : seconds, monotonic (tests pass a fake one)
+    sweep_every_s : how often the janitor thread looks for runs to release or pause
     """
 
     def __init__(self, limits: RunLimits, *, chunk: Callable[[Any], Any],
                  pause: Callable[[Any], None], stopped: Callable[[Any], Why] = why_stopped,
                  size: Callable[[Any], int] = deep_nbytes,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 sweep_every_s: float = 30.0) -> None:
         self.limits = limits
         self._chunk, self._pause, self._stopped, self._size = chunk, pause, stopped, size
         self._clock = clock
@@ -169,6 +173,9 @@ class RunRegistry:
         self._slots: dict[bytes, _Slot] = {}
         self._line: list[_Slot] = []  # waiting runs, first in line first
         self._closing = False
+        self._sweep_every_s = sweep_every_s
+        self._janitor: threading.Thread | None = None
+        self._wake = threading.Event()  # ends the janitor's wait at shutdown
 
     # -- owning a run ----------------------------------------------------------------------
 
@@ -180,6 +187,10 @@ class RunRegistry:
             self._check_room(nbytes)
             token = secrets.token_urlsafe(TOKEN_BYTES)
             self._slots[_token_key(token)] = _Slot(token, run, self._clock(), nbytes)
+            if self._janitor is None:
+                self._janitor = threading.Thread(target=self._sweeping, daemon=True,
+                                                 name="rnn-runs-janitor")
+                self._janitor.start()
         return token
 
     def replace(self, token: str, run) -> bool:
@@ -267,7 +278,8 @@ class RunRegistry:
             return {"runs": len(self._slots), "training": self._training(),
                     "waiting": len(self._line),
                     "bytes": sum(s.nbytes for s in self._slots.values()),
-                    "threads": sum(s.thread is not None for s in self._slots.values())}
+                    "threads": sum(s.thread is not None for s in self._slots.values())
+                    + (self._janitor is not None)}
 
     def sweep(self) -> None:
         """Release runs unseen for ``idle_s`` and pause waiting ones unseen for ``leave_s``."""
@@ -278,11 +290,15 @@ class RunRegistry:
         """Stop every trainer thread (the server is stopping)."""
         with self._lock:
             self._closing = True
+            self._wake.set()
             threads = [s.thread for s in self._slots.values() if s.thread is not None]
+            threads += [self._janitor] if self._janitor is not None else []
             for slot in list(self._slots.values()):
                 self._stop(slot, Why.USER)
         for t in threads:
             t.join(timeout)
+        with self._lock:
+            self._janitor = None
 
     # -- inside (callers hold self._lock where noted) --------------------------------------
 
@@ -343,6 +359,15 @@ class RunRegistry:
             elif slot.state != State.PAUSED and unseen > self.limits.leave_s:
                 self._stop(slot, Why.LEFT)
 
+    def _sweeping(self) -> None:
+        """The janitor: sweeps while runs are kept, then ends."""
+        while not self._wake.wait(self._sweep_every_s):
+            with self._lock:
+                self._sweep()
+                if not self._slots:
+                    self._janitor = None
+                    return
+
     def _work(self, slot: _Slot) -> None:
         """A trainer thread: chunks while its run trains, then gives its place on."""
         me = threading.current_thread()
@@ -365,7 +390,9 @@ class RunRegistry:
                             slot.state, slot.why = State.PAUSED, self._stopped(slot.run)
                     return
         finally:
+            nbytes = self._size(slot.run)  # it grew while training (snapshots, samples)
             with self._lock:
+                slot.nbytes = nbytes
                 if slot.thread is me:
                     slot.thread = None
                 self._fill()

@@ -1,0 +1,152 @@
+"""The load one server holds: N training runs and M people stepping in the Explorer at once.
+
+    python benchmarks/load.py [--runs 0 1 2 4 8] [--people 2] [--seconds 20]
+
+For each N, in one process as the app's server runs them:
+
+* N runs play through the server's run registry (``session.server.runs()``, its trainer
+  threads and its cap on runs training at once, ``RNN_MAX_TRAINING``), each on the English
+  corpus with the Train page's default settings;
+* M people use the Explorer, each in a thread of their own: an AppTest session clicking
+  "next" over and over (the whole script run the server does for that click).
+
+Printed per N: chars/s of each run (and all together), the Explorer's latency per click
+(median and p90), the process's resident memory (before, peak, and after every session closed
+and every run was released: it should come back to the baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SENTENCE = ("The keeper climbed the stairs to light the lamp, and far below the grey sea "
+            "rolled on into the night.")[:100]
+
+
+def rss_mb() -> float:
+    """Resident memory of this process (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def settled_rss() -> float:
+    gc.collect()
+    time.sleep(0.5)
+    return rss_mb()
+
+
+def explorer_person(stop: threading.Event, latencies: list[float], errors: list[str]) -> None:
+    """One person in the Explorer: a session clicking 'next' until told to stop."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/explorer.py").run()
+    at.text_input(key="text").input(SENTENCE).run()
+    while not stop.is_set():
+        if at.session_state["step"] >= len(SENTENCE) - 2:
+            at.button(key="first").click().run()
+        t0 = time.perf_counter()
+        at.button(key="next").click().run()
+        latencies.append(time.perf_counter() - t0)
+    errors.extend(e.message for e in at.exception)
+
+
+def one_load(n_runs: int, people: int, seconds: float) -> dict:
+    from rnn import load_corpus
+    from session import server
+    from session.runs import RunLimits, RunRegistry
+    from ui import training
+    from ui.train_settings import DEFAULTS, settings_from
+
+    limits = server.settings()
+    registry = RunRegistry(RunLimits.from_settings(limits), chunk=training.play_chunk,
+                           pause=training.pause, size=server.run_size)
+    settings = settings_from(DEFAULTS)
+    text = load_corpus(DEFAULTS["train_corpus"])
+    before = settled_rss()
+    runs = [training.new_run(text, settings.config, "english") for _ in range(n_runs)]
+    tokens = [registry.create(run) for run in runs]
+    stop = threading.Event()
+    latencies: list[float] = []
+    errors: list[str] = []
+    threads = [threading.Thread(target=explorer_person, args=(stop, latencies, errors))
+               for _ in range(people)]
+    for t in threads:
+        t.start()
+    time.sleep(3.0 if people else 0.0)  # the people's sessions open first
+    for token in tokens:
+        registry.play(token)
+    steps0 = [run.steps for run in runs]
+    n_lat0 = len(latencies)
+    peak = rss_mb()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        time.sleep(0.25)
+        peak = max(peak, rss_mb())
+        for token in tokens:
+            registry.touch(token)
+    elapsed = time.perf_counter() - t0
+    cps = [(run.steps - s0) * run.trainer.tokens_per_step / elapsed
+           for run, s0 in zip(runs, steps0, strict=True)]
+    lat = sorted(latencies[n_lat0:])
+    stop.set()
+    for t in threads:
+        t.join()
+    registry.shutdown()
+    for token in tokens:
+        registry.release(token)
+    del runs, tokens, registry
+    after = settled_rss()
+    return {"runs": n_runs, "people": people, "cps": cps, "lat": lat, "before": before,
+            "peak": peak, "after": after, "errors": errors}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, nargs="+", default=[0, 1, 2, 4, 8])
+    ap.add_argument("--people", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    args = ap.parse_args()
+
+    from threadpoolctl import threadpool_limits
+
+    from session import server
+
+    threadpool_limits(limits=1, user_api="blas")  # as the app does (ui/nav.py)
+    s = server.settings()
+    print(f"cap: {s.max_training} runs training at once (RNN_MAX_TRAINING), at most "
+          f"{s.max_runs} runs kept; {args.people} people in the Explorer; "
+          f"{args.seconds:g} s per row")
+    one_load(1, 1, 3.0)  # warm up: imports, caches, the built-in models
+    baseline = settled_rss()
+    print(f"baseline memory after warm-up: {baseline:.0f} MB")
+    print(f"{'N':>3} {'chars/s per run (min-max)':>27} {'all runs':>10} "
+          f"{'Explorer click median / p90':>29} {'clicks':>6} {'MB before/peak/after':>21}")
+    for n in args.runs:
+        r = one_load(n, args.people, args.seconds)
+        cps = r["cps"]
+        per_run = (f"{statistics.median(cps) / 1e3:6.1f}k ({min(cps) / 1e3:.1f}-"
+                   f"{max(cps) / 1e3:.1f}k)") if cps else "-"
+        lat = r["lat"]
+        click = (f"{statistics.median(lat) * 1e3:6.0f} / {lat[int(0.9 * (len(lat) - 1))] * 1e3:.0f}"
+                 " ms") if lat else "-"
+        print(f"{n:>3} {per_run:>27} {sum(cps) / 1e3:9.1f}k {click:>29} {len(lat):>6} "
+              f"{r['before']:6.0f} /{r['peak']:5.0f} /{r['after']:5.0f}")
+        if r["errors"]:
+            print("   explorer errors:", r["errors"][:3])
+    print(f"memory at the end: {settled_rss():.0f} MB (baseline {baseline:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
