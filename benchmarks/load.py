@@ -7,12 +7,13 @@ For each N, in one process as the app's server runs them:
 * N runs play through the server's run registry (``session.server.runs()``, its trainer
   threads and its cap on runs training at once, ``RNN_MAX_TRAINING``), each on the English
   corpus with the Train page's default settings;
-* M people use the Explorer, each in a thread of their own: an AppTest session clicking
-  "next" over and over (the whole script run the server does for that click).
+* M people use the Explorer, each in a thread of their own: an AppTest session typing
+  a new sentence over and over (the whole script run the server does for it).
 
-Printed per N: chars/s of each run (and all together), the Explorer's latency per click
-(median and p90), the process's resident memory (before, peak, and after every session closed
-and every run was released: it should come back to the baseline).
+Printed per N: chars/s of each run (and all together); the Explorer's latency for a new
+sentence and, where the server draws each step, for a "next" click (median / p90); the
+process's resident memory before, at its peak, and after every session closed and every run was
+released (the runs' objects are counted too: none may be left).
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ SENTENCE = ("The keeper climbed the stairs to light the lamp, and far below the 
             "rolled on into the night.")[:100]
 
 
+def _ms(v: list[float]) -> str:
+    """median / p90 in ms, and how many."""
+    if not v:
+        return "-"
+    p90 = v[int(0.9 * (len(v) - 1))]
+    return f"{statistics.median(v) * 1e3:.0f} / {p90 * 1e3:.0f} ms (n={len(v)})"
+
+
 def rss_mb() -> float:
     """Resident memory of this process (Linux)."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -46,27 +55,32 @@ def settled_rss() -> float:
     return rss_mb()
 
 
-def explorer_person(stop: threading.Event, latencies: list[float], errors: list[str]) -> None:
-    """One person in the Explorer: a session clicking 'next' until told to stop."""
+def explorer_person(stop: threading.Event, latencies: dict[str, list[float]],
+                    errors: list[str]) -> None:
+    """One person in the Explorer until told to stop: a session that types a new sentence
+    (the forward pass and the page) and, where the server draws each step, clicks "next"."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("pages/explorer.py").run()
-    at.text_input(key="text").input(SENTENCE).run()
+    stepping = any(b.key == "next" for b in at.button)  # the server draws each step
+    i = 0
     while not stop.is_set():
-        if at.session_state["step"] >= len(SENTENCE) - 2:
-            at.button(key="first").click().run()
+        i += 1
         t0 = time.perf_counter()
-        at.button(key="next").click().run()
-        latencies.append(time.perf_counter() - t0)
+        at.text_input(key="text").input(SENTENCE[i % 50:] + SENTENCE[:i % 50]).run()
+        latencies["new sentence"].append(time.perf_counter() - t0)
+        for _ in range(3 if stepping else 0):
+            t0 = time.perf_counter()
+            at.button(key="next").click().run()
+            latencies["next click"].append(time.perf_counter() - t0)
     errors.extend(e.message for e in at.exception)
 
 
 def one_load(n_runs: int, people: int, seconds: float) -> dict:
     from rnn import load_corpus
-    from session import server
+    from session import server, training
     from session.runs import RunLimits, RunRegistry
-    from ui import training
     from ui.train_settings import DEFAULTS, settings_from
 
     limits = server.settings()
@@ -78,7 +92,7 @@ def one_load(n_runs: int, people: int, seconds: float) -> dict:
     runs = [training.new_run(text, settings.config, "english") for _ in range(n_runs)]
     tokens = [registry.create(run) for run in runs]
     stop = threading.Event()
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {"new sentence": [], "next click": []}
     errors: list[str] = []
     threads = [threading.Thread(target=explorer_person, args=(stop, latencies, errors))
                for _ in range(people)]
@@ -88,7 +102,7 @@ def one_load(n_runs: int, people: int, seconds: float) -> dict:
     for token in tokens:
         registry.play(token)
     steps0 = [run.steps for run in runs]
-    n_lat0 = len(latencies)
+    n_lat0 = {k: len(v) for k, v in latencies.items()}
     peak = rss_mb()
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < seconds:
@@ -99,7 +113,7 @@ def one_load(n_runs: int, people: int, seconds: float) -> dict:
     elapsed = time.perf_counter() - t0
     cps = [(run.steps - s0) * run.trainer.tokens_per_step / elapsed
            for run, s0 in zip(runs, steps0, strict=True)]
-    lat = sorted(latencies[n_lat0:])
+    lat = {k: sorted(v[n_lat0[k]:]) for k, v in latencies.items()}
     stop.set()
     for t in threads:
         t.join()
@@ -108,8 +122,9 @@ def one_load(n_runs: int, people: int, seconds: float) -> dict:
         registry.release(token)
     del runs, tokens, registry
     after = settled_rss()
+    alive = sum(isinstance(o, training.TrainRun) for o in gc.get_objects())
     return {"runs": n_runs, "people": people, "cps": cps, "lat": lat, "before": before,
-            "peak": peak, "after": after, "errors": errors}
+            "peak": peak, "after": after, "alive": alive, "errors": errors}
 
 
 def main() -> None:
@@ -132,17 +147,17 @@ def main() -> None:
     baseline = settled_rss()
     print(f"baseline memory after warm-up: {baseline:.0f} MB")
     print(f"{'N':>3} {'chars/s per run (min-max)':>27} {'all runs':>10} "
-          f"{'Explorer click median / p90':>29} {'clicks':>6} {'MB before/peak/after':>21}")
+          f"{'new sentence, median/p90':>25} {'next click, median/p90':>23} "
+          f"{'MB before/peak/after':>21}")
     for n in args.runs:
         r = one_load(n, args.people, args.seconds)
         cps = r["cps"]
         per_run = (f"{statistics.median(cps) / 1e3:6.1f}k ({min(cps) / 1e3:.1f}-"
                    f"{max(cps) / 1e3:.1f}k)") if cps else "-"
-        lat = r["lat"]
-        click = (f"{statistics.median(lat) * 1e3:6.0f} / {lat[int(0.9 * (len(lat) - 1))] * 1e3:.0f}"
-                 " ms") if lat else "-"
-        print(f"{n:>3} {per_run:>27} {sum(cps) / 1e3:9.1f}k {click:>29} {len(lat):>6} "
-              f"{r['before']:6.0f} /{r['peak']:5.0f} /{r['after']:5.0f}")
+        lat = [_ms(r["lat"][k]) for k in ("new sentence", "next click")]
+        print(f"{n:>3} {per_run:>27} {sum(cps) / 1e3:9.1f}k {lat[0]:>25} {lat[1]:>23} "
+              f"{r['before']:6.0f} /{r['peak']:5.0f} /{r['after']:5.0f}"
+              + (f"  ({r['alive']} runs still alive!)" if r["alive"] else ""))
         if r["errors"]:
             print("   explorer errors:", r["errors"][:3])
     print(f"memory at the end: {settled_rss():.0f} MB (baseline {baseline:.0f} MB)")

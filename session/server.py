@@ -9,7 +9,7 @@ from __future__ import annotations
 import atexit
 import functools
 
-from ui import training
+from session import training
 
 from .runs import RunLimits, RunRegistry, deep_nbytes
 from .settings import Settings, from_env
@@ -33,6 +33,14 @@ def runs() -> RunRegistry:
 @functools.cache
 def store() -> ModelStore:
     return ModelStore.from_settings(settings())
+
+
+def reset() -> None:
+    """Forget the registry (ending its threads), the store and the settings (tests)."""
+    if runs.cache_info().currsize:
+        runs().shutdown()
+    for made in (runs, store, settings):
+        made.cache_clear()
 
 
 def run_size(run) -> int:

@@ -10,6 +10,7 @@ import base64
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,3 +52,15 @@ def open_app(page: str | None = None, query: dict | None = None,
         at.switch_page(page).run()
         assert not at.exception, errors(at)
     return at
+
+
+@pytest.fixture(autouse=True)
+def _server_per_test(tmp_path, monkeypatch):
+    """Each test its own run registry and shared-model store: the server keeps them process-wide
+    (``session.server``), and runs of earlier tests would count against its bounds."""
+    from session import server
+
+    monkeypatch.setenv("RNN_STORE_DIR", str(tmp_path / "shared-models"))
+    server.reset()
+    yield
+    server.reset()

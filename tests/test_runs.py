@@ -283,8 +283,7 @@ def test_limits_from_settings():
 
 def test_a_real_training_run_trains_off_page_and_pauses_with_one_state():
     from rnn import TrainConfig, load_corpus
-    from session import server
-    from ui import training
+    from session import server, training
 
     run = training.new_run(load_corpus("english"), TrainConfig(hidden_size=16, seq_len=10,
                                                                batch_size=4), "english")

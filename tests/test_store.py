@@ -147,3 +147,16 @@ def test_two_stores_on_one_folder_see_each_others_models(tmp_path):
 def test_from_settings(tmp_path):
     s = ModelStore.from_settings(Settings(store_dir=tmp_path, store_max_mb=2, store_days=1.5))
     assert (s.folder, s.max_bytes, s.max_age_s) == (tmp_path, 2 * 2**20, 1.5 * DAY)
+
+
+def test_model_meta_survives_the_round_trip_through_a_shared_checkpoint(store):
+    from rnn import History, ModelMeta, TrainConfig, load_checkpoint
+
+    meta = ModelMeta("Trained on english", "step 300", "english", TrainConfig(hidden_size=8),
+                     History(step=[1, 2], loss=[3.0, 2.5], grad_norm=[1.0, 1.0],
+                             seconds=[0.1, 0.2], val_step=[0], val_loss=[4.2]), 4.2, 300)
+    vocab = Vocab.build("abcdefgh ")
+    data = checkpoint_bytes(RNN.create(vocab.size, hidden_size=8, seed=0), vocab,
+                            **meta.to_dict())
+    _, _, doc = load_checkpoint(store.get(store.put(data)))
+    assert ModelMeta.from_dict(doc) == meta

@@ -16,12 +16,21 @@ from typing import Any
 
 import streamlit as st
 
+from session import server
 from session.cache import Memo
 from session.shelf import Shelf
 from session.training import TrainRun
 
 SHELF = "shelf"  # session.shelf.Shelf: every model of this session and the current one
-TRAIN_RUN = "train_run"  # session.training.TrainRun or absent
+RUN_TOKEN = "run_token"  # this session's run in session.server.runs(), also the URL's ?run=
+RUN_NOTICE = "run_notice"  # list: why the run a link names could not be reattached
+MODEL_NOTICE = "model_notice"  # list: why the model a link names could not be opened
+SHARE_LINK = "share_link"  # the link of the model this session shared last
+URL_MODEL_READ = "url_model_read"
+BPTT_URL_READ = "bptt_url_read"  # each page took its view from the URL once
+SPACE_URL_READ = "space_url_read"
+ATLAS_URL_READ = "atlas_url_read"  # the model named in the URL was opened once
+ATLAS_NEURON_SEEN = "atlas_neuron_seen"  # the Explorer's neuron the atlas last took or gave
 MEMO = "memo"  # session.cache.Memo: results kept between reruns
 NAV_REDIRECTED = "nav_redirected"  # the page guard has rerun once through app.py
 TRAIN_CORPUS_NOW = "train_corpus_now"  # the usable corpus on the Train page's left, if any
@@ -59,16 +68,35 @@ def shelf(state: Any = None) -> Shelf:
 
 
 def train_run(state: Any = None) -> TrainRun | None:
-    """This session's training run, if there is one."""
-    return _state(state).get(TRAIN_RUN)
+    """This session's training run, if the server still keeps it (asking counts as a look)."""
+    token = _state(state).get(RUN_TOKEN)
+    return None if token is None else server.runs().attach(token)
 
 
 def set_train_run(run: TrainRun | None, state: Any = None) -> None:
+    """Make ``run`` this session's run, under the session's token (a new one if it has none).
+    ``session.runs.RunsFull`` (an RNNError) when the server has no room for it."""
     s = _state(state)
+    token = s.get(RUN_TOKEN)
     if run is None:
-        s.pop(TRAIN_RUN, None)
+        if token is not None:
+            server.runs().release(token)
+            s.pop(RUN_TOKEN, None)
+    elif token is None or not server.runs().replace(token, run):
+        s[RUN_TOKEN] = server.runs().create(run)
+
+
+def run_token(state: Any = None) -> str | None:
+    """The token of this session's run (kept in the URL so a reload finds the run again)."""
+    return _state(state).get(RUN_TOKEN)
+
+
+def set_run_token(token: str | None, state: Any = None) -> None:
+    s = _state(state)
+    if token is None:
+        s.pop(RUN_TOKEN, None)
     else:
-        s[TRAIN_RUN] = run
+        s[RUN_TOKEN] = token
 
 
 def cached(name: str, key: Any, make: Callable[[], Any]) -> Any:
@@ -131,6 +159,11 @@ def value(key: str, default: Any = None) -> Any:
 
 def set_value(key: str, v: Any) -> None:
     st.session_state[key] = v
+
+
+def add_notice(key: str, markdown: str) -> None:
+    """A notice about a link (``RUN_NOTICE``, ``MODEL_NOTICE``), shown once."""
+    st.session_state[key] = [*st.session_state.get(key, []), markdown]
 
 
 def take(key: str, default: Any = None) -> Any:

@@ -138,8 +138,10 @@ def streamlit_server():
     # Output goes to a file, not a pipe: a pipe nobody reads would block a chatty server.
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     log_path = Path(log.name)
+    store = tempfile.mkdtemp(prefix="shared-models-")  # shared models of this server only
     proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "RNN_STORE_DIR": store},
     )
     log.close()
 
@@ -173,6 +175,7 @@ def streamlit_server():
     finally:
         _stop(proc)
         log_path.unlink(missing_ok=True)
+        shutil.rmtree(store, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
