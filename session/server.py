@@ -9,8 +9,7 @@ from __future__ import annotations
 import atexit
 import functools
 
-from session import training
-
+from . import training
 from .runs import RunLimits, RunRegistry, deep_nbytes
 from .settings import Settings, from_env
 from .store import ModelStore

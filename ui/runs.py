@@ -1,7 +1,7 @@
 """The session's run on every page: its token in the URL, the sidebar indicator, Share.
 
-    adopt_run_from_url()   # app frame, before the page: reattach ?run=, keep it in the URL
-    run_indicator_ui()     # app frame: step and loss in the sidebar, Pause, latest weights
+    adopt_run_from_url()   # every page (ui.nav.require_app): reattach ?run=, keep it in the URL
+    run_indicator_ui()     # every page: step and loss in the sidebar, Pause, latest weights
     play() / pause()       # the Train page's callbacks, through the server's run registry
     share_ui(entry)        # store a frozen copy and show its link
 """
@@ -47,6 +47,9 @@ def adopt_run_from_url() -> None:
         return
     if server.runs().attach(token) is None:  # released while this tab was away
         state.set_run_token(None)
+        state.add_notice(state.RUN_NOTICE, (
+            "Your training run was released: nobody looked at it for "
+            f"{server.settings().run_idle_min:g} minutes. A fresh run starts on Train live."))
         if links.RUN in st.query_params:
             del st.query_params[links.RUN]
     elif st.query_params.get(links.RUN) != token:
@@ -141,7 +144,7 @@ def page_url(page: str, **params: str) -> str:
 
 def share_ui(entry: Callable[[], ModelEntry], key: str = "share") -> None:
     """Share: store a frozen copy of ``entry()``; the link shows in ``share_link_ui``."""
-    if st.button("Share a link to this model", key=key, icon=":material/share:",
+    if st.button("Share", key=key, icon=":material/share:",
                  help=f"Stores a frozen copy on this server for "
                       f"{server.settings().store_days:g} days; anyone with the link opens it, "
                       "on any page. Your run is not shared."):
@@ -158,5 +161,5 @@ def share_link_ui() -> None:
     link = state.value(state.SHARE_LINK)
     if link:
         st.code(link, language=None, wrap_lines=True)
-        st.caption("Copy this link (the button at its right). It names the model by the hash "
-                   "of its file, so it always opens exactly these weights.")
+        st.caption("Copy this link (its copy button shows at the corner). It names the model "
+                   "by the hash of its file, so it always opens exactly these weights.")

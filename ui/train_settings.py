@@ -169,7 +169,7 @@ def settings_ui() -> Settings:
 
 def limits_ui() -> None:
     """The server's limits, in an expander."""
-    s = server.settings()
+    cfg = server.settings()
     lim = server.runs().limits
     with st.expander("Limits on this server"):
         st.markdown(
@@ -181,8 +181,8 @@ def limits_ui() -> None:
             f"{training.CHUNK_SECONDS:g} s (so pause answers quickly), also while you are on "
             f"other pages; at most {lim.max_training} runs train at once on this server (the "
             f"others wait and take turns every {runs.SLICE_S:g} s), {lim.max_runs} are kept\n"
-            f"- a playing run nobody looks at for {s.run_leave_min:g} minutes is paused, a "
-            f"run nobody looks at for {s.run_idle_min:g} minutes is released\n"
+            f"- a playing run nobody looks at for {cfg.run_leave_min:g} minutes is paused, a "
+            f"run nobody looks at for {cfg.run_idle_min:g} minutes is released\n"
             f"- {training.MAX_SNAPSHOTS} snapshots (steps "
             f"{', '.join(f'{s:,}' for s in training.SNAPSHOT_STEPS)}), the latest "
             f"{training.MAX_SAMPLES} samples\n"
@@ -190,4 +190,4 @@ def limits_ui() -> None:
             "uniformly) counts as diverged\n"
             "- your run belongs to the token in this page's address (`run=`): a reload or a "
             "new tab with that address finds it again; shared models last "
-            f"{s.store_days:g} days")
+            f"{cfg.store_days:g} days")
