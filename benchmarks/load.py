@@ -13,7 +13,10 @@ For each N, in one process as the app's server runs them:
 Printed per N: chars/s of each run (and all together); the Explorer's latency for a new
 sentence and, where the server draws each step, for a "next" click (median / p90); the
 process's resident memory before, at its peak, and after every session closed and every run was
-released (the runs' objects are counted too: none may be left).
+released by the registry's own rule (a run nobody looks at is released; here after RELEASE_S
+instead of 30 minutes), with the runs' objects counted: none may be left. Last, one more load
+under tracemalloc: the memory Python and NumPy hold before, at the peak and after (resident
+memory also counts what the C allocator keeps after a free).
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ import statistics
 import sys
 import threading
 import time
+import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+OPENING = threading.Lock()
+RELEASE_S = 3.0  # idle time before a run is released, here (the server's default: 30 min)
 SENTENCE = ("The keeper climbed the stairs to light the lamp, and far below the grey sea "
             "rolled on into the night.")[:100]
 
@@ -56,13 +63,16 @@ def settled_rss() -> float:
 
 
 def explorer_person(stop: threading.Event, latencies: dict[str, list[float]],
-                    errors: list[str]) -> None:
+                    errors: list[str], opened: list[bool]) -> None:
     """One person in the Explorer until told to stop: a session that types a new sentence
     (the forward pass and the page) and, where the server draws each step, clicks "next"."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page("pages/explorer.py").run()
+    with OPENING:  # one at a time: CPython 3.11's parser is not safe in parallel AppTests
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+        at.switch_page("pages/explorer.py").run()
+        at.text_input(key="text").input(SENTENCE).run()
+    opened.append(True)
     stepping = any(b.key == "next" for b in at.button)  # the server draws each step
     i = 0
     while not stop.is_set():
@@ -83,22 +93,26 @@ def one_load(n_runs: int, people: int, seconds: float) -> dict:
     from session.runs import RunLimits, RunRegistry
     from ui.train_settings import DEFAULTS, settings_from
 
-    limits = server.settings()
-    registry = RunRegistry(RunLimits.from_settings(limits), chunk=training.play_chunk,
-                           pause=training.pause, size=server.run_size)
+    # The server's limits, except that a run nobody looks at is released after RELEASE_S (and
+    # the janitor looks twice a second): the benchmark closes its sessions and waits for that.
+    limits = replace(RunLimits.from_settings(server.settings()), idle_s=RELEASE_S)
+    registry = RunRegistry(limits, chunk=training.play_chunk, pause=training.pause,
+                           size=server.run_size, sweep_every_s=0.5)
     settings = settings_from(DEFAULTS)
     text = load_corpus(DEFAULTS["train_corpus"])
     before = settled_rss()
-    runs = [training.new_run(text, settings.config, "english") for _ in range(n_runs)]
-    tokens = [registry.create(run) for run in runs]
     stop = threading.Event()
     latencies: dict[str, list[float]] = {"new sentence": [], "next click": []}
     errors: list[str] = []
-    threads = [threading.Thread(target=explorer_person, args=(stop, latencies, errors))
+    opened: list[bool] = []
+    threads = [threading.Thread(target=explorer_person, args=(stop, latencies, errors, opened))
                for _ in range(people)]
     for t in threads:
         t.start()
-    time.sleep(3.0 if people else 0.0)  # the people's sessions open first
+    while len(opened) < people and any(t.is_alive() for t in threads):  # they open first
+        time.sleep(0.1)
+    runs = [training.new_run(text, settings.config, "english") for _ in range(n_runs)]
+    tokens = [registry.create(run) for run in runs]
     for token in tokens:
         registry.play(token)
     steps0 = [run.steps for run in runs]
@@ -116,15 +130,18 @@ def one_load(n_runs: int, people: int, seconds: float) -> dict:
     lat = {k: sorted(v[n_lat0[k]:]) for k, v in latencies.items()}
     stop.set()
     for t in threads:
-        t.join()
+        t.join()  # the people's sessions close
+    t_closed = time.perf_counter()  # nobody looks at the runs from now on
+    while registry.stats()["runs"] or registry.stats()["threads"]:
+        time.sleep(0.1)
+    released_s = time.perf_counter() - t_closed
     registry.shutdown()
-    for token in tokens:
-        registry.release(token)
     del runs, tokens, registry
     after = settled_rss()
     alive = sum(isinstance(o, training.TrainRun) for o in gc.get_objects())
     return {"runs": n_runs, "people": people, "cps": cps, "lat": lat, "before": before,
-            "peak": peak, "after": after, "alive": alive, "errors": errors}
+            "peak": peak, "after": after, "alive": alive, "released_s": released_s,
+            "errors": errors}
 
 
 def main() -> None:
@@ -156,11 +173,26 @@ def main() -> None:
                    f"{max(cps) / 1e3:.1f}k)") if cps else "-"
         lat = [_ms(r["lat"][k]) for k in ("new sentence", "next click")]
         print(f"{n:>3} {per_run:>27} {sum(cps) / 1e3:9.1f}k {lat[0]:>25} {lat[1]:>23} "
-              f"{r['before']:6.0f} /{r['peak']:5.0f} /{r['after']:5.0f}"
+              f"{r['before']:6.0f} /{r['peak']:5.0f} /{r['after']:5.0f}  "
+              f"released after {r['released_s']:.1f} s"
               + (f"  ({r['alive']} runs still alive!)" if r["alive"] else ""))
         if r["errors"]:
             print("   explorer errors:", r["errors"][:3])
     print(f"memory at the end: {settled_rss():.0f} MB (baseline {baseline:.0f} MB)")
+    # Resident memory also holds what the C allocator keeps after a free; tracemalloc counts
+    # what Python and NumPy hold. One more load, traced (slower: its speeds are not shown).
+    n = max(args.runs)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    one_load(n, args.people, min(args.seconds, 10.0))
+    gc.collect()
+    after, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"traced by Python and NumPy, {n} runs + {args.people} people: before "
+          f"{before / 2**20:.1f} MB, peak {peak / 2**20:.1f} MB, after every session closed "
+          f"and every run was released {after / 2**20:.1f} MB")
 
 
 if __name__ == "__main__":
