@@ -135,6 +135,7 @@ def test_a_snapshot_carries_its_own_losses():
     run = state.train_run(at.session_state)
     _run(at)
     box = at.selectbox(key="train_explore_pick")
+    assert box.options[0] == "the latest weights"  # no step in it to go stale while training
     box.set_value(next(o for o in box.options if o.startswith("snapshot at step 0 ")))
     _run(at)
     at.button(key="train_explore").click()
