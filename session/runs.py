@@ -45,6 +45,7 @@ from rnn import RNNError
 TOKEN_BYTES = 24  # 192 random bits, 32 URL-safe characters
 TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 SLICE_S = 5.0  # a training run gives way to a waiting one after this long
+YIELD_S = 0.005  # pause between chunks, so a page waiting for the run's lock gets it
 WAITING_PER_TRAINER = 4  # runs allowed to wait in line, per training place
 
 
@@ -384,6 +385,8 @@ class RunRegistry:
                         self._line.append(slot)
                         return
                 self._chunk(slot.run)
+                time.sleep(YIELD_S)  # a lock is not fair: without this, a page reading the
+                # run (under its lock) could wait for many chunks while this thread retakes it
                 if not slot.run.playing:  # diverged, reached its target, or was paused
                     with self._lock:
                         if slot.state != State.PAUSED:

@@ -302,3 +302,27 @@ def test_a_real_training_run_trains_off_page_and_pauses_with_one_state():
         assert reg.stats()["bytes"] == server.run_size(run)  # measured again as it ended
     finally:
         reg.shutdown()
+
+
+def test_a_page_reading_the_run_is_not_starved_by_its_trainer(make):
+    """A page reads a run under its lock while the trainer thread takes it chunk after chunk;
+    the trainer lets go between chunks, so the page waits about one chunk, not many."""
+    def long_chunk(run):
+        with run.lock:
+            if run.playing:
+                time.sleep(0.05)  # a chunk of 50 ms
+                run.steps += 1
+
+    reg = RunRegistry(RunLimits(), chunk=long_chunk, pause=pause)
+    try:
+        run = FakeRun()
+        reg.play(reg.create(run))
+        until(lambda: run.steps >= 2, "training")
+        waits = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            with run.lock:
+                waits.append(time.perf_counter() - t0)
+        assert max(waits) < 0.5, waits
+    finally:
+        reg.shutdown()
