@@ -92,9 +92,16 @@ def test_a_reload_mid_run_keeps_the_run(app_server, page, wait_for_app, screensh
     assert _step(page) >= before, "the run started over"
     assert "run=" in page.url
     assert _loss_points(page) >= min(before, 100)  # its history
-    page.locator(".st-key-train_explore_pick").click()
-    options = page.locator('[role="option"]').all_inner_texts()
-    page.keyboard.press("Escape")
+    options = []
+    for _ in range(3):  # the list opens on a click; a busy page may take a while
+        page.locator(".st-key-train_explore_pick").click()
+        try:
+            page.wait_for_selector('[role="option"]', timeout=10_000)
+        except Exception:  # Playwright's TimeoutError: click again
+            continue
+        options = page.locator('[role="option"]').all_inner_texts()
+        page.keyboard.press("Escape")
+        break
     assert any(o.startswith("snapshot at step 100") for o in options), options  # snapshots
     assert page.locator(".st-key-train_pause button").first.is_enabled()  # still training
     screenshot(page, "run-after-reload")
