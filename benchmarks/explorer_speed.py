@@ -1,6 +1,7 @@
 """Speed of the Explorer's step view, in headless Chromium, in one run.
 
     python benchmarks/explorer_speed.py [--steps 30] [--loads 6] [--play-steps 12] [--quick]
+    python benchmarks/explorer_speed.py --bytes-only   # part 5 alone, about a minute
 
 A live ``streamlit run app.py`` and Debian's /usr/bin/chromium (through Playwright):
 
@@ -19,6 +20,9 @@ A live ``streamlit run app.py`` and Debian's /usr/bin/chromium (through Playwrig
    session) until the step view is drawn, in turns with Streamlit's floor, a one-line app with
    one tiny plotly chart, until that chart is drawn. Time is the page's own performance.now()
    at that moment (from the start of navigation), polled once per animation frame.
+5. Bytes per pause: every websocket frame the page receives is counted (Playwright's
+   ``framereceived``) from a click on a token until the rerun that the step view's report causes
+   has set the step in the URL and finished; ``--pauses`` clicks at each of the three sizes.
 
 Servers and pages are warmed first. The machine is shared, so quote medians of one run.
 """
@@ -194,6 +198,65 @@ def play_rates(page, play_steps: int) -> dict[str, tuple[float, int, int]]:
     return out
 
 
+def _idle(page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           state="attached", timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def pause_bytes(page, received: list[int], pauses: int) -> list[int]:
+    """Bytes received per pause: a token clicked, until its report's rerun is done."""
+    T = int(page.locator(f"{VIEW} .slider").get_attribute("max")) + 1
+    now = _step(page)
+    out = []
+    for i in range(pauses):
+        t = (now + 5 * (i + 1)) % T
+        _idle(page)
+        start = len(received)
+        page.locator(f"{VIEW} .tokens .tok[data-t='{t}']").click()
+        page.wait_for_function("t => new URL(location.href).searchParams.get('step') === t",
+                               arg=str(t), timeout=30_000)
+        _idle(page)
+        out.append(sum(received[start:]))
+    return out
+
+
+def upload(page, checkpoint: Path, hidden: int) -> None:
+    """Open ``checkpoint`` through the sidebar, as a user would, until the view has its H."""
+    page.get_by_text("Upload a checkpoint", exact=True).click()
+    page.locator('[data-testid="stSidebar"] input[type=file]').set_input_files(str(checkpoint))
+    page.locator(f"{VIEW} .neuron[max='{hidden - 1}']").wait_for(state="attached",
+                                                                  timeout=60_000)
+    page.wait_for_timeout(1000)
+
+
+def bytes_per_pause(browser, base: str, checkpoint: Path, pauses: int) -> None:
+    """Part 5: the websocket bytes of a pause, at three sizes, against the payload's size."""
+    from figures.style import SIGNED_STOPS
+    from rnn import load_checkpoint
+    from session.explorer import build_step_trace
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    received: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda d: received.append(len(d))))
+    print(f"Bytes received per pause (a token clicked, to the end of its report's rerun), "
+          f"{pauses} pauses")
+    for label, text, ckpt in (("T=100, H=128", SENTENCE, None), ("T=500, H=128", LONG, None),
+                              ("T=500, H=256", LONG, checkpoint)):
+        if ckpt is None:
+            _open(page, f"{base}/explorer?text={urllib.parse.quote(text)}")
+            model, vocab, _ = load_checkpoint(ROOT / "models" / "english.npz")
+        else:
+            model, vocab, _ = load_checkpoint(ckpt)
+            upload(page, ckpt, model.hidden_size)
+        size = len(build_step_trace("m", model, vocab, text, SIGNED_STOPS).payload(0, 0, "own", 0))
+        got = pause_bytes(page, received, pauses)
+        print(f"  {label}: median {statistics.median(got):9.0f} B  (min {min(got)}, "
+              f"max {max(got)}); payload {size} B, {statistics.median(got) / size:.2%} of it")
+    ctx.close()
+
+
 def first_visits(browser, url: str, floor_url: str, loads: int) -> dict[str, list[float]]:
     """Cold loads of the explorer and of the floor page, in turns; ms from navigation to drawn."""
     view = {"width": 1400, "height": 1000}
@@ -239,6 +302,9 @@ def measure(args) -> None:
                     w.wait_for_timeout(1500)
                     w.close()
 
+                bytes_per_pause(browser, base, ckpt, args.pauses)
+                if args.bytes_only:
+                    return
                 ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = ctx.new_page()
                 _open(page, url)
@@ -255,14 +321,9 @@ def measure(args) -> None:
                     print(f"  labelled {speed:>3s} tokens/s: {rate:5.2f} steps/s over {n} steps,"
                           f" {skipped} skipped")
                 sizes = [("T=500, H=128", None), ("T=500, H=256", ckpt)]
-                for label, upload in sizes:
-                    if upload is not None:
-                        page.get_by_text("Upload a checkpoint", exact=True).click()
-                        page.locator('[data-testid="stSidebar"] input[type=file]').set_input_files(
-                            str(upload))
-                        page.locator(f"{VIEW} .neuron[max='255']").wait_for(
-                            state="attached", timeout=60_000)
-                        page.wait_for_timeout(1000)
+                for label, checkpoint in sizes:
+                    if checkpoint is not None:
+                        upload(page, checkpoint, 256)
                     for name, ts in step_latency(page, args.steps).items():
                         print(f"  {label}, {name:12s} {_stats(ts)}")
                 ctx.close()
@@ -304,13 +365,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30, help="timed steps per way (keys, clicks)")
     ap.add_argument("--loads", type=int, default=6, help="cold loads of each page")
     ap.add_argument("--play-steps", type=int, default=12, help="steps timed per play speed")
+    ap.add_argument("--pauses", type=int, default=5, help="pauses counted at each size")
+    ap.add_argument("--bytes-only", action="store_true", help="only the bytes per pause")
     ap.add_argument("--quick", action="store_true", help="fewer of everything")
     args = ap.parse_args()
     if args.quick:
-        args.steps, args.loads, args.play_steps = 20, 3, 8
+        args.steps, args.loads, args.play_steps, args.pauses = 20, 3, 8, 3
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print("Server, once per text or model (not per step)")
-    server_side()
+    if not args.bytes_only:
+        print("Server, once per text or model (not per step)")
+        server_side()
     measure(args)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 

@@ -20,6 +20,12 @@ unit in the last place show how far rounding alone takes a curve.
 
     python benchmarks/train_speed.py            # about 1.5 minutes on an idle machine
     python benchmarks/train_speed.py --quick    # about 20 seconds
+
+Two more tables on request, each timed interleaved in one run like the others (one BLAS thread):
+
+    python benchmarks/train_speed.py --activations       # the Trainer with each activation g
+    python benchmarks/train_speed.py --baseline ../base  # this checkout's Trainer against the one
+        # in another checkout of the repository (e.g. `git worktree add ../base main`): before/after
 """
 
 from __future__ import annotations
@@ -40,12 +46,13 @@ ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 # -- the contenders (run inside a worker process) ------------------------------------------------
 
 
-def _trainer(B: int, dtype: str):
+def _trainer(B: int, dtype: str, g: str = "tanh", lr: float = LR):
     """The package's Trainer for the job; validation off, as the other contenders have none."""
     import rnn
 
-    cfg = rnn.TrainConfig(hidden_size=H, seq_len=T, batch_size=B, optimizer="adagrad", lr=LR,
-                          clip=CLIP, dtype=dtype, eval_every=10**9, seed=0)
+    kw = {} if g == "tanh" else {"activation": g}  # (a baseline checkout may predate the choice)
+    cfg = rnn.TrainConfig(hidden_size=H, seq_len=T, batch_size=B, optimizer="adagrad", lr=lr,
+                          clip=CLIP, dtype=dtype, eval_every=10**9, seed=0, **kw)
     return rnn.Trainer(rnn.load_corpus("english"), cfg)
 
 
@@ -82,23 +89,31 @@ def _nudge(arrays, direction: int) -> None:
 class PackageRun:
     """rnn.Trainer.run: the package's own training loop."""
 
-    def __init__(self, B: int, dtype: str, nudge: int = 0) -> None:
-        self.trainer = _trainer(B, dtype)
+    def __init__(self, B: int, dtype: str, nudge: int = 0, g: str = "tanh", lr: float = LR):
+        self.trainer = _trainer(B, dtype, g, lr)
+        self.job = (B, dtype, g, lr)
+        self.restarts = 0  # times training diverged and started again (timing only)
         if nudge:
             _nudge(self.trainer.params.values(), nudge)
         self.chars_per_step = B * T
 
     def run(self, steps: int) -> list[float]:
         done = len(self.trainer.history.loss)
-        self.trainer.train(steps)
-        return self.trainer.history.loss[done:]
+        train = getattr(self.trainer, "train", None) or self.trainer.run  # (run: older checkouts)
+        train(steps)
+        losses = self.trainer.history.loss[done:]
+        if self.trainer.diverged:  # (e.g. the identity g at lr 0.1) start again
+            self.trainer = _trainer(*self.job)
+            self.restarts += 1
+        return losses
 
 
 class ReferenceRun:
     """min-char-rnn's training loop (column vectors, per-step forward and backward, Adagrad).
 
-    As in the package, the loss is the mean over the window's T predictions (min-char-rnn sums
-    them), and the softmax subtracts the max; otherwise this is the textbook code.
+    The gradient is of the loss summed over the window, as in min-char-rnn and the package; the
+    loss reported is its mean per character, and the softmax subtracts the max; otherwise this is
+    the textbook code.
     """
 
     def __init__(self, nudge: int = 0) -> None:
@@ -144,7 +159,6 @@ class ReferenceRun:
         for t in reversed(range(n)):
             dy = np.copy(ps[t])
             dy[targets[t]] -= 1  # dL/dy_t of -log p_t[target]
-            dy /= n  # of the mean loss
             dWhy += np.dot(dy, hs[t].T)
             dby += dy
             dh = np.dot(Why.T, dy) + dhnext  # through y_t and from h_{t+1}
@@ -227,7 +241,7 @@ class TorchRun:
             loss = F.cross_entropy(logits.reshape(-1, self.V), y_tm.reshape(-1))
             for p in self.params:
                 p.grad = None
-            loss.backward()
+            (loss * T).backward()  # the loss summed over the window, averaged over streams
             with torch.no_grad():
                 grads = [p.grad.clamp_(-CLIP, CLIP) for p in self.params]
                 torch._foreach_addcmul_(self.mem, grads, grads)  # m += g^2
@@ -239,12 +253,15 @@ class TorchRun:
 
 
 def make_contender(name: str):
-    """Names are '<kind>-b<B>-<dtype>[-up|-down]', e.g. 'package-b32-float32' or
-    'reference-b1-float64-up' (weights one ulp up: a control for how far rounding drifts)."""
+    """Names are '<kind>-b<B>-<dtype>[-up|-down][@g/lr]', e.g. 'package-b32-float32' or
+    'reference-b1-float64-up' (weights one ulp up: a control for how far rounding drifts), or
+    'package-b1-float32@relu/0.01' (the Trainer with activation g and that learning rate)."""
+    name, _, g_lr = name.partition("@")
+    g, _, lr = g_lr.partition("/")
     kind, b, dtype, *nudge = name.split("-")
     B, direction = int(b[1:]), {"up": 1, "down": -1}[nudge[0]] if nudge else 0
     if kind == "package":
-        return PackageRun(B, dtype, direction)
+        return PackageRun(B, dtype, direction, g or "tanh", float(lr or LR))
     if kind == "reference":
         return ReferenceRun(direction)
     if kind == "torch":
@@ -259,7 +276,7 @@ def worker() -> None:
     that long; answer {"chars_per_s", "chars_per_cpu_s"}. {"op": "losses", "name", "steps"}: a
     fresh contender's per-step losses, untimed. {"op": "has_torch"}: whether torch imports.
     """
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, os.environ.get("TRAIN_SPEED_ROOT", str(ROOT)))
     contenders = {}
     for line in sys.stdin:
         req = json.loads(line)
@@ -284,12 +301,11 @@ def worker() -> None:
         steps = 0
         t0, c0 = time.perf_counter(), time.process_time()
         while steps == 0 or time.perf_counter() - t0 < req["seconds"]:
-            c.run(burst)
-            steps += burst
+            steps += len(c.run(burst))  # steps done (fewer than asked if training diverged)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         chars = steps * c.chars_per_step
-        print(json.dumps({"chars_per_s": chars / dt, "chars_per_cpu_s": chars / max(dc, 1e-9)}),
-              flush=True)
+        print(json.dumps({"chars_per_s": chars / dt, "chars_per_cpu_s": chars / max(dc, 1e-9),
+                          "restarts": getattr(c, "restarts", 0)}), flush=True)
 
 
 # -- the orchestration (main process: no numpy work here) -------------------------------------
@@ -298,8 +314,10 @@ def worker() -> None:
 class Worker:
     """A worker process with a given BLAS thread setting."""
 
-    def __init__(self, one_thread: bool) -> None:
+    def __init__(self, one_thread: bool, root: str | None = None) -> None:
         env = dict(os.environ)
+        if root:  # import the rnn package of another checkout
+            env["TRAIN_SPEED_ROOT"] = str(Path(root).resolve())
         if one_thread:
             env.update(ONE_THREAD)
         else:
@@ -334,7 +352,7 @@ def measure(workers: dict, contenders: list[tuple[str, str]], reps: int, seconds
     machine hits them alike, and the order rotates from one repetition to the next.
     Returns {contender: {"wall": [chars/s], "cpu": [chars per CPU-second]}}.
     """
-    out = {c: {"wall": [], "cpu": []} for c in contenders}
+    out = {c: {"wall": [], "cpu": [], "restarts": 0} for c in contenders}
     for r in range(reps):
         k = r % len(contenders)
         for c in contenders[k:] + contenders[:k]:
@@ -342,17 +360,22 @@ def measure(workers: dict, contenders: list[tuple[str, str]], reps: int, seconds
             reply = workers[threads].ask({"name": name, "seconds": seconds})
             out[c]["wall"].append(reply["chars_per_s"])
             out[c]["cpu"].append(reply["chars_per_cpu_s"])
+            out[c]["restarts"] = reply["restarts"]
     return out
 
 
 def label(c) -> str:
     threads, name = c
-    kind, _, dtype, *nudge = name.split("-")
+    name, _, g_lr = name.partition("@")
+    g = g_lr.replace("/", ", lr ")
+    kind, b, dtype, *nudge = name.split("-")
     who = {"package": "rnn.Trainer", "reference": "min-char-rnn loop",
            "torch": "PyTorch nn.RNN"}[kind]
     blas = "torch 1 thread" if kind == "torch" else f"BLAS {threads}"
     ulp = f", weights 1 ulp {nudge[0]}" if nudge else ""
-    return f"{who} {dtype}{ulp} ({blas})"
+    act = f" {g}" if g else ""
+    batch = f" B={b[1:]}" if threads == BASELINE or g else ""
+    return f"{who}{batch} {dtype}{act}{ulp} ({blas})"
 
 
 def speed_table(title: str, res: dict, base) -> None:
@@ -367,6 +390,10 @@ def speed_table(title: str, res: dict, base) -> None:
               f"{median(w) / b_wall:>5.2f}x {median(cpu):>11,.0f} {median(cpu) / b_cpu:>5.2f}x")
     print(f"  ratios: medians over those of {label(base)}; chars/CPU-s counts only the CPU time "
           "of the contender's process (all its threads), so it is less hit by other load.")
+    for c, r in res.items():
+        if r["restarts"]:
+            print(f"  {label(c)}: training diverged {r['restarts']} times and started again "
+                  "(only the steps done count).")
 
 
 def loss_table(title: str, worker: Worker, names: list[str], partner_of: dict, steps: int,
@@ -396,11 +423,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a shorter run (about 30 s)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--activations", action="store_true",
+                    help="only the table of the Trainer with each activation g")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="only the table of this checkout's Trainer against the one in DIR")
     args = ap.parse_args()
     if args.worker:
         worker()
         return
     reps, seconds = (5, 0.08) if args.quick else (15, 0.25)
+    if args.activations or args.baseline:
+        extra_tables(args, reps, seconds)
+        return
     steps1, steps32 = (200, 60) if args.quick else (1000, 300)  # untimed loss runs
     t_start = time.perf_counter()
     one, many = "1 thread", "default threads"
@@ -440,6 +474,37 @@ def main() -> None:
             partner.update({f"{tch}-up": tch, f"{tch}-down": tch, pkg: tch,
                             "package-b32-float32": "torch-b32-float32"})
         loss_table("Loss curves, batch 32", workers[one], runs32, partner, steps32)
+    finally:
+        for w in workers.values():
+            w.close()
+    print(f"\nTotal time {time.perf_counter() - t_start:.0f} s.")
+
+
+BASELINE = "1 thread, baseline checkout"
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
+ACTIVATIONS_LR = 0.01
+
+
+def extra_tables(args, reps: int, seconds: float) -> None:
+    """The Trainer with each activation, or against another checkout's: batch 1 and 32, float32
+    and float64 at batch 1, one BLAS thread, interleaved as in ``measure``."""
+    one = "1 thread"
+    workers = {one: Worker(True)}
+    if args.baseline:
+        workers[BASELINE] = Worker(True, args.baseline)
+    t_start = time.perf_counter()
+    print(f"Job: English corpus, H={H}, T={T}, Adagrad lr {LR}, element-wise clip {CLIP}. {reps} "
+          f"interleaved repetitions of ~{seconds} s per contender, {os.cpu_count()} CPUs.")
+    try:
+        for job in ("b1-float32", "b1-float64", "b32-float32"):
+            if args.baseline:
+                cs = [(BASELINE, f"package-{job}"), (one, f"package-{job}")]
+                title = f"This checkout's Trainer against the baseline's ({args.baseline})"
+            else:
+                cs = [(one, f"package-{job}@{g}/{ACTIVATIONS_LR}") for g in ACTIVATIONS]
+                title = (f"The Trainer with each activation g (h_t = g(a_t)), lr {ACTIVATIONS_LR} "
+                         "(at 0.1 the identity diverges within a few steps)")
+            speed_table(f"{title}, {job}", measure(workers, cs, reps, seconds), cs[0])
     finally:
         for w in workers.values():
             w.close()

@@ -10,18 +10,27 @@ from rnn.vocab import display_token
 from .style import PROB_SCALE, SIGNED_SCALE, base_layout, signed_heatmap
 
 CELL_PX = 20  # height of one text row
+MAX_WORD_CHARS = 12  # a longer word token is cut to this many cells (the hover has it whole)
+
+
+def token_spans(tokens: list[str]) -> np.ndarray:
+    """Cells each token takes: one per character of its label, at most ``MAX_WORD_CHARS``."""
+    return np.array([len(display_token(t, MAX_WORD_CHARS)) or 1 for t in tokens], dtype=int)
 
 
 def text_layout(tokens: list[str], width: int = 80) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of each token when the text is wrapped at ``width`` and at line breaks."""
+    """Row and first column of each token when the text is wrapped at ``width`` and at line
+    breaks; a word token takes as many cells as its label has characters (``token_spans``)."""
     rows = np.empty(len(tokens), dtype=int)
     cols = np.empty(len(tokens), dtype=int)
+    spans = token_spans(tokens)
     r = c = 0
     for i, tok in enumerate(tokens):
-        if c >= width and tok != "\n":  # a line break may hang past the edge: no empty row
+        w = int(spans[i])
+        if c and c + w > width and tok != "\n":  # a line break may hang past the edge
             r, c = r + 1, 0
         rows[i], cols[i] = r, c
-        c += 1
+        c += w
         if tok.endswith("\n"):
             r, c = r + 1, 0
     return rows, cols
@@ -42,13 +51,15 @@ def text_heatmap(
     values = np.asarray(values, dtype=float)
     shown = values if hover_values is None else np.asarray(hover_values, dtype=float)
     rows, cols = text_layout(tokens, width)
+    spans = token_spans(tokens)
+    ends = cols + spans  # (T,) one past each token's last cell
     n_rows = int(rows.max()) + 1 if len(tokens) else 1
-    n_cols = max(int(cols.max()) + 1 if len(tokens) else 1, min(width, len(tokens)))
+    n_cols = max(int(ends.max()) if len(tokens) else 1, min(width, int(spans.sum())))
     z = np.full((n_rows, n_cols), np.nan)
-    z[rows, cols] = values
     hover = np.full((n_rows, n_cols), "", dtype=object)
-    hover[rows, cols] = [f"{i}: {display_token(tok)}<br>{hover_name} {v:.3g}"
-                         for i, (tok, v) in enumerate(zip(tokens, shown, strict=True))]
+    for i, (tok, v) in enumerate(zip(tokens, shown, strict=True)):  # a word fills its cells
+        z[rows[i], cols[i]: ends[i]] = values[i]
+        hover[rows[i], cols[i]: ends[i]] = f"{i}: {display_token(tok)}<br>{hover_name} {v:.3g}"
     template = "%{customdata}<extra></extra>"
     if signed:
         heat = signed_heatmap(z, zmax=zmax, customdata=hover.tolist(), hovertemplate=template,
@@ -68,16 +79,17 @@ def text_heatmap(
     dark &= np.isfinite(values)
     # Two text traces (dark and light letters) rather than one colour per point: plotly
     # validates a per-point colour list one string at a time, which is slow for long texts.
-    labels = np.array([display_token(t) for t in tokens], dtype=object)
+    labels = np.array([display_token(t, MAX_WORD_CHARS) for t in tokens], dtype=object)
+    centre = cols + (spans - 1) / 2  # (T,) a word's label sits across its cells
     letters = [
-        go.Scatter(x=cols[m].tolist(), y=rows[m].tolist(), mode="text",
+        go.Scatter(x=centre[m].tolist(), y=rows[m].tolist(), mode="text",
                    text=labels[m].tolist(), hoverinfo="skip", showlegend=False,
                    textfont=dict(family="DejaVu Sans Mono, monospace", size=12, color=colour))
         for m, colour in ((~dark, "#222"), (dark, "white")) if m.any()
     ]
     fig = go.Figure([heat, *letters])
     if mark is not None and 0 <= mark < len(tokens):
-        fig.add_shape(type="rect", x0=cols[mark] - 0.5, x1=cols[mark] + 0.5, y0=rows[mark] - 0.5,
+        fig.add_shape(type="rect", x0=cols[mark] - 0.5, x1=ends[mark] - 0.5, y0=rows[mark] - 0.5,
                       y1=rows[mark] + 0.5, line=dict(color="black", width=2))
     height = n_rows * CELL_PX + (60 if title else 30)
     if n_rows <= 4:  # a short strip: a vertical colour bar would be squashed, lay it below

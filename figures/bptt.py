@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from rnn.model import SATURATED
+from rnn.activation import ACTIVATIONS, Activation
+from rnn.analysis import GradientDecay
 from rnn.vocab import display_token
 
 from .atlas import text_heatmap
 from .style import PROB_SCALE, base_layout, unique_labels
 
 LINE_COLOURS = {"dh": "#1f4e9c", "dx": "#d0661a", "jac": "#555555", "sat": "#b2182b"}
+G_COLOURS = {"tanh": "#1f4e9c", "relu": "#d0661a", "sigmoid": "#2e8b57", "identity": "#7b3294"}
 
 
 def _log10(x: np.ndarray) -> np.ndarray:
@@ -49,12 +51,14 @@ def gradient_text(tokens: list[str], norms: np.ndarray, t: int, *, width: int = 
 
 def gradient_decay(
     tokens: list[str], t: int, dh_norm: np.ndarray, dx_norm: np.ndarray, jac_frob: np.ndarray,
-    saturated: np.ndarray,
+    saturated: np.ndarray, g: Activation | None = None,
 ) -> go.Figure:
     """Gradient norms against the distance t - k on a log axis, and the saturation of h_k below.
 
     All arrays are shaped (t+1,) and indexed by k = 0..t; the x axis is the distance t - k.
+    ``g`` is the model's activation, named in the labels (tanh if None).
     """
+    g = g or ACTIVATIONS["tanh"]
     k = np.arange(t + 1)
     dist = t - k
     label = [f"k={i} {display_token(tokens[i])}" for i in k]
@@ -69,7 +73,8 @@ def gradient_decay(
     lines = [
         ("‖dL_t/dh_k‖", dh_norm, LINE_COLOURS["dh"], "solid"),
         ("‖dL_t/dx_k‖ = ‖W_iᵀ dL_t/da_k‖", dx_norm, LINE_COLOURS["dx"], "solid"),
-        ("‖∂h_t/∂h_k‖_F (Jacobian product)", jac_frob, LINE_COLOURS["jac"], "dot"),
+        (f"‖∂h_t/∂h_k‖_F, Jacobian product ∏ diag({g.name}′(a_j)) W_h", jac_frob,
+         LINE_COLOURS["jac"], "dot"),
     ]
     for name, y, colour, dash in lines:
         fig.add_trace(go.Scatter(
@@ -78,7 +83,8 @@ def gradient_decay(
             hovertemplate="%{customdata}<br>t-k=%{x}<br>%{y:.3g}<extra>" + name + "</extra>",
         ))
     fig.add_trace(go.Bar(
-        x=dist, y=saturated, name=f"share of neurons with |h_k| > {SATURATED:g}", customdata=label,
+        x=dist, y=saturated, name=f"share of saturated neurons ({g.name}′(a_k) < 0.1)",
+        customdata=label,
         marker_color=LINE_COLOURS["sat"], xaxis="x2", yaxis="y2",
         hovertemplate="%{customdata}<br>%{y:.0%} saturated<extra></extra>",
     ))
@@ -116,4 +122,33 @@ def sensitivity_heatmap(dh_norm: np.ndarray, tokens: list[str]) -> go.Figure:
 def mark_loss_step(fig: go.Figure, t: int) -> go.Figure:
     """Outline row t (the states k <= t) of a ``sensitivity_heatmap``, in place."""
     fig.layout.shapes[0].update(x0=-0.5, x1=t + 0.5, y0=t - 0.5, y1=t + 0.5, visible=True)
+    return fig
+
+
+def activation_comparison(decays: dict[str, GradientDecay], unit: str = "char") -> go.Figure:
+    """Models that differ only in g, side by side: how the gradient fades with the distance back
+    in time (left, log scale) and the loss on the same text (right)."""
+    fig = go.Figure(layout=dict(
+        xaxis=dict(domain=[0.0, 0.62], title="distance d = t − k (steps back)"),
+        yaxis=dict(type="log", title="‖dL_t/dh_{t−d}‖ / ‖dL_t/dh_t‖ (median)",
+                   exponentformat="power"),
+        xaxis2=dict(domain=[0.74, 1.0], anchor="y2"),
+        yaxis2=dict(anchor="x2", title=f"loss, nats/{unit}", rangemode="tozero"),
+    ))
+    for name, dec in decays.items():
+        colour = G_COLOURS.get(name, "#555555")
+        fig.add_trace(go.Scatter(
+            x=dec.distance, y=_finite_or_none(dec.ratio), name=f"g = {name}", mode="lines",
+            line=dict(color=colour, width=2), legendgroup=name,
+            hovertemplate=f"g = {name}<br>d = %{{x}}<br>ratio %{{y:.3g}}<extra></extra>",
+        ))
+        fig.add_trace(go.Bar(
+            x=[name], y=[dec.loss], marker_color=colour, xaxis="x2", yaxis="y2",
+            showlegend=False, legendgroup=name, customdata=[[dec.saturated]],
+            hovertemplate=f"g = {name}<br>loss %{{y:.3f}} nats/{unit}<br>"
+                          "%{customdata[0]:.0%} of units saturated<extra></extra>",
+        ))
+    base_layout(fig, height=340)
+    fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
+                      margin=dict(t=40), bargap=0.3)
     return fig

@@ -19,6 +19,14 @@ def _axis_titles(ratio: np.ndarray, dims: int) -> list[str]:
     return [f"PC{i + 1} ({ratio[i]:.1%} of variance)" for i in range(dims)]
 
 
+def _pad_axes(a: np.ndarray, dims: int) -> np.ndarray:
+    """Zero columns up to ``dims``: a model with H=1, or a PCA fitted on two states, has fewer
+    principal axes than the view draws; the missing ones carry no variance."""
+    a = np.asarray(a, dtype=float)
+    missing = dims - a.shape[-1]
+    return np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, missing)]) if missing > 0 else a
+
+
 def trajectory(
     z: np.ndarray, tokens: list[str], explained: np.ndarray, *, t: int, dims: int = 2,
     reference: np.ndarray | None = None, animate: bool = True,
@@ -39,11 +47,14 @@ def trajectory(
         Add one frame per step and Play / Pause buttons that walk the marker along the path
         in the browser, without a rerun.
     """
-    z = np.asarray(z, dtype=float)
+    z = _pad_axes(z, dims)  # (T, >= dims)
+    explained = _pad_axes(explained, dims)
+    if reference is not None:
+        reference = _pad_axes(reference, dims)
     T = len(tokens)
     t = int(np.clip(t, 0, T - 1))
-    labels = [display_token(tok) for tok in tokens]
-    hover = [f"t={i} {labels[i]}" for i in range(T)]
+    labels = [display_token(tok, 12) for tok in tokens]  # a long word is cut; the hover has it
+    hover = [f"t={i} {display_token(tok)}" for i, tok in enumerate(tokens)]
     three = dims == 3
     Scatter = go.Scatter3d if three else go.Scatter
 

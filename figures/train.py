@@ -36,9 +36,13 @@ def _thin(n: int) -> np.ndarray:
     return np.unique(idx)
 
 
-def loss_figure(step, loss, val_step, val_loss, *, unit: str = "character", smooth: float = 0.05,
+def loss_figure(step, loss, val_step, val_loss, *, unit: str = "character",
+                initial: float | None = None, smooth: float = 0.05,
                 height: int = 340) -> go.Figure:
     """Training loss (raw and smoothed) and validation loss, nats on the left, bits on the right.
+
+    The axis spans the curves (and ``initial``), not 0 to the top: the fall from the first guess
+    to 2 nats or less is what a learner watches, and on a 0-8 axis it looked flat.
 
     Parameters
     ----------
@@ -48,6 +52,8 @@ def loss_figure(step, loss, val_step, val_loss, *, unit: str = "character", smoo
         Steps at which the held-out loss was measured, and that loss in nats per token.
     unit : str
         What the loss is per: ``Vocab.unit_name`` ("character" or "word").
+    initial : float, optional
+        The loss of the uniform guess, ln V nats per token, drawn as a dotted line.
     smooth : float
         The smoothing weight alpha of the exponential moving average (smaller is smoother).
     """
@@ -75,19 +81,26 @@ def loss_figure(step, loss, val_step, val_loss, *, unit: str = "character", smoo
                           "<extra></extra>"))
     traces.append(go.Scatter(x=[None], y=[None], yaxis="y2", showlegend=False,
                              hoverinfo="skip"))  # makes plotly draw the bits axis
-    values = np.concatenate([loss, v])
+    values = np.concatenate([loss, v, [] if initial is None else [initial]])
     values = values[np.isfinite(values)]
-    hi = float(values.max()) * 1.05 if values.size else 1.0
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    pad = 0.05 * max(hi - lo, 0.1)
+    lo, hi = max(0.0, lo - pad), hi + pad
     # bits = nats / ln 2: the right axis spans the same range in bits, so both read off one curve
     layout = dict(
         xaxis=dict(title="step", rangemode="tozero", showgrid=True, gridcolor="#eee"),
-        yaxis=dict(title=f"loss (nats per {unit})", range=[0.0, hi], showgrid=True,
+        yaxis=dict(title=f"loss (nats per {unit})", range=[lo, hi], showgrid=True,
                    gridcolor="#eee"),
-        yaxis2=dict(title=f"bits per {unit}", range=[0.0, hi / LN2], overlaying="y",
+        yaxis2=dict(title=f"bits per {unit}", range=[lo / LN2, hi / LN2], overlaying="y",
                     side="right", showgrid=False),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
     )
-    return base_layout(go.Figure(traces, layout), title="Loss", height=height)
+    fig = go.Figure(traces, layout)
+    if initial is not None and np.isfinite(initial):
+        fig.add_hline(y=initial, line=dict(color="#888", dash="dot", width=1),
+                      annotation_text=f"ln V = {initial:.2f}: a uniform guess",
+                      annotation_position="top right", annotation_font=dict(color="#666"))
+    return base_layout(fig, title="Loss", height=height)
 
 
 def grad_norm_figure(step, grad_norm, *, height: int = 260) -> go.Figure:

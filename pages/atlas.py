@@ -4,7 +4,14 @@ import streamlit as st
 
 from figures.atlas import feature_bars, selectivity_grid, text_heatmap
 from rnn import RNNError, display_token
-from rnn.analysis import neuron_report, prepare_text, reference_text, text_features, top_contexts
+from rnn.analysis import (
+    hidden_states,
+    neuron_report,
+    prepare_text,
+    reference_text,
+    text_features,
+    top_contexts,
+)
 from session.links import read_choice, read_int
 from ui import state
 from ui.links import view_from_url, write_url
@@ -58,7 +65,7 @@ with top[1]:
         st.caption(f"The first {len(text)} characters of “{corpus_title}”, the text this model "
                    "was trained on.")
 
-if not text:
+if not text.strip():  # empty or white space only: nothing to read
     st.info("Paste some text (a paragraph or more) to see what each neuron responds to.")
     st.stop()
 try:
@@ -74,13 +81,17 @@ unknown_tokens_ui(enc)
 
 def _atlas():
     """h (T, H), the report and a description of every neuron: once per (model, text)."""
-    h = entry.model.forward(enc.ids).h  # (T, H)
-    report = neuron_report(h, text_features(enc.tokens))
+    h = hidden_states(entry.model, enc.ids)  # (T, H)
+    report = neuron_report(h, text_features(enc.tokens, entry.vocab.level))
     return h, report, [report.describe(j) for j in range(h.shape[1])]
 
 
 h, report, descriptions = state.cached("atlas", (entry.model, enc.ids), _atlas)
 H = h.shape[1]
+if entry.vocab.level == "word":
+    st.caption("A word-level model: the features that need one character per token (after a "
+               "space, position in a word, word start, vowel) are left out, and the length of "
+               "each word is in.")
 
 # A click on the grid picks the neuron; it is applied once, so the list below can change it again.
 points = (state.widget("atlas_grid") or {}).get("selection", {}).get("points", [])

@@ -29,7 +29,8 @@ require_app()  # a page opened by a direct link on a fresh server runs via app.p
 
 st.title("Explorer")
 st.caption("Type a sentence and step through it: at every token the network adds what it reads "
-           "to what it remembers, squashes the sum with tanh, and guesses the next token.")
+           "to what it remembers, passes the sum through its activation g (usually tanh), and "
+           "guesses the next token.")
 
 url_notices = read_url_once(TEXT, STEP, NEURON, COLOUR)  # before the widgets it presets
 entry = model_picker_ui()
@@ -64,8 +65,9 @@ st.segmented_control(
     required=True, persist_state="session",
     help="Each term its own scale: every grid uses its whole colour range (its 99th percentile "
     "of |value| over the text), so a small input term still shows. One scale for all terms: "
-    "the four grids compare directly, and the smaller terms may look pale. h_t always spans "
-    "−1 … 1.")
+    "the four grids compare directly, and the smaller terms may look pale. h_t spans its "
+    "activation's range: −1 … 1 for tanh, 0 … 1 for sigmoid, the text's own for ReLU and the "
+    "identity.")
 view = explorer_view(run, STEP, NEURON, state.widget(COLOUR) or DEFAULT_COLOUR)
 
 

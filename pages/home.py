@@ -2,9 +2,24 @@
 
 import streamlit as st
 
-from figures.home import SATURATED_A, tanh_figure
-from rnn import SATURATED
+from figures.home import activation_figure
+from rnn import ACTIVATIONS
+from rnn.analysis import SATURATION
 from ui.nav import require_app
+
+WHY = {  # what each g does to a network's memory, in a sentence or two
+    "tanh": "tanh squashes every neuron into −1 … 1, steepest at 0 and flat far out. It is the "
+            "usual choice: bounded, centred on 0, and with a slope of 1 where the gradient "
+            "matters most.",
+    "relu": "ReLU lets positive sums through unchanged and cuts negative ones to 0. Its slope is "
+            "1 or 0: gradients never shrink through an active neuron, but nothing bounds the "
+            "state, so a memory can grow without limit (and explode).",
+    "sigmoid": "σ squashes into 0 … 1 and rests at 0.5 (not centred on 0): of the four, its "
+               "memories fade fastest.",
+    "identity": "With the identity, h_t = a_t: a linear RNN. No neuron ever saturates and no "
+                "slope damps the gradient, so whether it vanishes or explodes is up to W_h "
+                "alone, and the state is unbounded.",
+}
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
 
@@ -19,21 +34,25 @@ with left:
         "h_t: a running summary of what it has read so far.\n\n"
         "At each step it mixes the new character with its memory: the character picks a "
         "column of the input weights W_i, the memory is multiplied by the recurrent weights "
-        "W_h, and the two are added with a bias. The sum a_t is squashed into −1 … 1 by tanh, "
-        "and that is the new hidden state.\n\n"
+        "W_h, and the two are added with a bias. The sum a_t goes through the activation g, "
+        "usually tanh, which squashes it into −1 … 1: that is the new hidden state.\n\n"
         "From the hidden state the network scores every possible next character (W_o, b_o) "
         "and turns the scores into probabilities with softmax. Training nudges all the "
         "weights so that the character that really came next gets a high probability."
     )
-    st.plotly_chart(tanh_figure(), key="home_tanh", config={"displayModeBar": False})
-    st.caption(f"tanh keeps every neuron of h_t between −1 and 1. In the shaded ranges a neuron "
-               f"is saturated: |h| > {SATURATED:g} (|a| > {SATURATED_A:.2f}), so its slope "
-               f"1 − h² is below {1 - SATURATED**2:.1f} and a gradient hardly passes through it. "
-               "The BPTT page counts saturated neurons with the same threshold.")
+    name = st.segmented_control(
+        "Activation g", list(ACTIVATIONS), default="tanh", key="home_g",
+        help="The function that turns the sum a_t into the hidden state h_t = g(a_t). The "
+             "Train page offers the same four.") or "tanh"
+    g = ACTIVATIONS[name]
+    st.plotly_chart(activation_figure(g), key="home_tanh", config={"displayModeBar": False})
+    st.caption(f"{WHY[name]} Shaded: where a neuron is saturated, {SATURATION[name]}. The "
+               "slope is what a gradient is multiplied by on its way back through the neuron; "
+               "the BPTT page counts saturated neurons the same way and compares the four.")
 with right:
     st.markdown("**The whole network, at step t**")
     st.latex(r"a_t = W_i\,x_t + W_h\,h_{t-1} + b_h")
-    st.latex(r"h_t = \tanh(a_t)")
+    st.latex(rf"h_t = {g.latex}")
     st.latex(r"y_t = W_o\,h_t + b_o")
     st.latex(r"p_t = \operatorname{softmax}(y_t)")
     st.caption("x_t: the one-hot vector of the token read at step t. h_{t−1}: the hidden state "

@@ -4,7 +4,7 @@ import streamlit as st
 
 from figures.space import explained_variance, trajectory
 from rnn import RNNError
-from rnn.analysis import fit_pca, prepare_text, reference_text
+from rnn.analysis import fit_pca, hidden_states, prepare_text, reference_text
 from session.links import read_choice, read_int
 from ui import state
 from ui.links import view_from_url, write_url
@@ -40,7 +40,9 @@ with top[0]:
     choice = text_input_ui()
 dims = top[1].radio("View", [2, 3], key="space_dims", horizontal=True,
                     format_func=lambda d: f"{d}-D", persist_state="session")
-show_cloud = top[2].toggle("Reference states", True, key="space_cloud", persist_state="session",
+if state.widget("space_cloud") is None:  # default on; no value= (ui.state keeps it)
+    state.preset("space_cloud", True)
+show_cloud = top[2].toggle("Reference states", key="space_cloud", persist_state="session",
                            help="Draw the states of the reference text as a grey cloud.")
 
 write_url(model=entry.key, text=choice.text, view=f"{dims}d")
@@ -64,7 +66,7 @@ if not ref_text:  # the model names no built-in corpus: fit on the user's text
 
 def _fit():
     """The PCA of the reference states and the cloud of them drawn behind the path."""
-    ref_h = model.forward(entry.vocab.encode(ref_text)).h  # (N, H)
+    ref_h = hidden_states(model, entry.vocab.encode(ref_text))  # (N, H)
     pca = fit_pca(ref_h, n_components=10)
     every = max(1, len(ref_h) // CLOUD_POINTS)
     return pca, pca.project(ref_h[::every]), len(ref_h)
@@ -75,7 +77,8 @@ try:
 except RNNError:
     st.info("Type at least two characters: PCA needs two or more states to find axes.")
     st.stop()
-z = state.cached("space_path", (model, enc.ids, pca), lambda: pca.project(model.forward(enc.ids).h))
+z = state.cached("space_path", (model, enc.ids, pca),
+                 lambda: pca.project(hidden_states(model, enc.ids)))
 T = len(enc.tokens)
 
 t = state.clamp_step("space_t", T, last_first=True)  # the last step first; never past the end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import streamlit as st
@@ -45,7 +46,7 @@ with left:
         settings = settings_ui()
     if corpus is not None:
         with st.container(border=True):
-            corpus_info_ui(corpus.text, settings.config.val_fraction)
+            corpus_info_ui(corpus.text, settings.config)
     limits_ui()
 
 run, message = current_run(corpus, settings)
@@ -82,7 +83,8 @@ with right:
         c = train_view.chart_data(run)  # one training state for every chart
         h = c.history
         st.plotly_chart(loss_figure(h.step, h.loss, h.val_step, h.val_loss,
-                                    unit=run.trainer.vocab.unit_name),
+                                    unit=run.trainer.vocab.unit_name,
+                                    initial=math.log(run.trainer.vocab.size)),
                         key="train_loss_chart", config={"displayModeBar": False})
         g1, g2 = st.columns(2)
         with g1:

@@ -1,4 +1,5 @@
-"""Command line: ``python -m rnn train CORPUS.txt ...`` and ``python -m rnn sample MODEL.npz``."""
+"""Command line: ``python -m rnn train CORPUS.txt ...``, ``python -m rnn sample MODEL.npz``, and the
+PyTorch bridge ``python -m rnn import MODEL.safetensors -o OUT.npz`` / ``export MODEL.npz OUT``."""
 
 from __future__ import annotations
 
@@ -10,15 +11,18 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from .checkpoint import load_checkpoint
+from .activation import ACTIVATIONS
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import DTYPES, TrainConfig
 from .errors import RNNError
 from .optim import OPTIMIZERS
+from .pytorch import export_pytorch, import_pytorch
 from .sample import sample
 from .textfile import text_from_bytes
-from .train import DTYPES, TrainConfig, Trainer
+from .train import Trainer
 from .vocab import LEVELS, UNIT_NAMES
 
-MAX_CORPUS_BYTES = 50 * 2**20
+MAX_CORPUS_BYTES = 50 * 10**6
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=1000, help="training steps")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--level", choices=LEVELS, default=d.level, help="token level")
+    t.add_argument("--max-vocab", type=int, default=d.max_vocab,
+                   help="keep the most frequent tokens, the rest become <unk> (default: all)")
+    t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=d.activation,
+                   help="g in h_t = g(a_t)")
     t.add_argument("--dtype", choices=DTYPES, default=d.dtype)
     t.add_argument("--val-fraction", type=float, default=d.val_fraction)
     t.add_argument("--eval-every", type=int, default=d.eval_every)
@@ -57,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--top-k", type=int, default=None)
     s.add_argument("--greedy", action="store_true")
     s.add_argument("--seed", type=int, default=0)
+    i = sub.add_parser("import", help="a PyTorch nn.RNN + nn.Linear (.safetensors) to a checkpoint")
+    i.add_argument("model", help="a .safetensors file with PyTorch's names (weight_ih_l0, ...)")
+    i.add_argument("--vocab", help="a JSON list of the tokens (default: the file's metadata)")
+    i.add_argument("--level", choices=("char", "word"), default=None,
+                   help="token level (default: the metadata's, else guessed from the tokens)")
+    i.add_argument("-o", "--out", required=True, help="checkpoint .npz to write")
+    e = sub.add_parser("export", help="a checkpoint to a PyTorch nn.RNN + nn.Linear .safetensors")
+    e.add_argument("model", help="a checkpoint .npz")
+    e.add_argument("out", help=".safetensors file to write")
     return p
 
 
@@ -67,6 +84,16 @@ def _read_corpus(path: str) -> str:
     with p.open("rb") as f:
         data = f.read(MAX_CORPUS_BYTES + 1)  # one byte more tells an oversized file
     return text_from_bytes(data, MAX_CORPUS_BYTES, f"'{path}'")
+
+
+def _out_path(out: str) -> Path:
+    """Where the checkpoint will really be written (NumPy adds .npz), checked before training."""
+    path = Path(out if out.endswith(".npz") else out + ".npz")
+    if not path.parent.is_dir():
+        raise RNNError(f"--out: there is no folder '{path.parent}' to write '{path.name}' into.")
+    if path.is_dir():
+        raise RNNError(f"--out: '{path}' is a folder.")
+    return path
 
 
 def train(args) -> dict:
@@ -81,9 +108,11 @@ def train(args) -> dict:
         optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, clip=clip,
         clip_norm=args.clip_norm, init_std=args.init_std, seed=args.seed, level=args.level,
         dtype=args.dtype, val_fraction=args.val_fraction, eval_every=args.eval_every,
+        max_vocab=args.max_vocab, activation=args.activation,
     )
     if args.steps < 0:
         raise RNNError("--steps must be >= 0.")
+    out = _out_path(args.out)
     trainer = Trainer(_read_corpus(args.corpus), cfg)
     progress = not args.quiet and not args.json
     if progress:
@@ -105,14 +134,14 @@ def train(args) -> dict:
         print(file=sys.stderr)
     if trainer.diverged:
         print(trainer.diverged, file=sys.stderr)
-    trainer.save(args.out)
+    trainer.save(out)
     chars = trainer.steps * trainer.tokens_per_step
     return {
         "steps": trainer.steps, "chars": chars, "seconds": round(seconds, 4),
         "chars_per_s": round(chars / seconds, 1) if seconds > 0 else None,
         "loss_last100": trainer.history.loss_last(100),
         "val_loss": trainer.history.val_loss[-1] if trainer.history.val_loss else None,
-        "diverged": trainer.diverged, "out": args.out,
+        "diverged": trainer.diverged, "out": str(out),
     }
 
 
@@ -128,6 +157,19 @@ def main(argv=None) -> int:
                 print(f"saved {figures['out']}  (loss {figures['loss_last100']:.3f} nats per "
                       f"{UNIT_NAMES[args.level]})")
             return 1 if figures["diverged"] else 0
+        if args.command == "import":
+            vocab = _read_corpus(args.vocab) if args.vocab else None  # JSON text
+            model, vocab, meta = import_pytorch(args.model, vocab, args.level)
+            save_checkpoint(args.out, model, vocab, **meta)
+            print(f"saved {args.out}  ({meta['note']}; vocabulary {vocab.size}, "
+                  f"<unk> {meta['unk']})")
+            return 0
+        if args.command == "export":
+            model, vocab, _ = load_checkpoint(args.model)
+            export_pytorch(args.out, model, vocab)
+            print(f"saved {args.out}  (nn.RNN {model.activation}, H={model.hidden_size}, "
+                  f"V={model.vocab_size})")
+            return 0
         model, vocab, _ = load_checkpoint(args.model)
         print(args.prime + sample(model, vocab, args.prime, args.n, args.temperature, args.top_k,
                                   args.greedy, args.seed))

@@ -7,13 +7,16 @@ message, never in an AttributeError or KeyError deep inside a page.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from numbers import Real
 
+from .config import TrainConfig
 from .errors import CheckpointError
-from .train import History, TrainConfig
+from .history import History
 
-_CONFIG_TYPES = {"int": int, "float": Real, "str": str, "float | None": (Real, type(None))}
+_CONFIG_TYPES = {"int": int, "float": Real, "str": str, "float | None": (Real, type(None)),
+                 "int | None": (int, type(None))}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ModelMeta:
         if val_loss is None and history is not None and history.val_loss:
             val_loss = history.val_loss[-1]
         step = _opt(doc, "snapshot_step", int)
+        _trainer(doc.get("trainer"))
         return cls(title, description, corpus, config, history,
                    None if val_loss is None else float(val_loss), step)
 
@@ -61,10 +65,19 @@ def _opt(doc: dict, key: str, kind):
     value = doc.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, kind):
+    if not _is(value, kind):
         raise CheckpointError(f"The checkpoint's metadata field '{key}' has the wrong type "
-                              f"({type(value).__name__}).")
+                              f"({type(value).__name__}) or value.")
     return value
+
+
+def _is(value, kind) -> bool:
+    """``value`` has type ``kind``, a bool is no number, numbers are finite and counts >= 0."""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return False
+    if kind is int:
+        return value >= 0  # steps and positions
+    return not isinstance(value, Real) or math.isfinite(value)
 
 
 def _config(doc) -> TrainConfig | None:
@@ -78,8 +91,7 @@ def _config(doc) -> TrainConfig | None:
         if f is None:
             continue
         kind = _CONFIG_TYPES[str(f.type)]
-        if (isinstance(value, bool) or not isinstance(value, kind)
-                or (kind is int and isinstance(value, float))):
+        if not _is(value, kind):
             raise CheckpointError(f"The checkpoint's setting '{key}' has the wrong type "
                                   f"({type(value).__name__}).")
     return TrainConfig.from_dict(doc)
@@ -92,7 +104,25 @@ def _history(doc) -> History | None:
         raise CheckpointError("The checkpoint's training history must be a JSON object.")
     names = {f.name for f in fields(History)}
     for key, value in doc.items():
-        if key in names and not (isinstance(value, list) and all(
-                isinstance(v, Real) and not isinstance(v, bool) for v in value)):
-            raise CheckpointError(f"The checkpoint's history '{key}' must be a list of numbers.")
+        kind = int if key.endswith("step") else Real
+        if key in names and not (isinstance(value, list) and all(_is(v, kind) for v in value)):
+            raise CheckpointError(f"The checkpoint's history '{key}' must be a list of finite "
+                                  f"{'whole ' * (kind is int)}numbers.")
+    for group in (("step", "loss", "grad_norm", "seconds"), ("val_step", "val_loss")):
+        if len({len(doc[k]) for k in group if k in doc}) > 1:
+            raise CheckpointError(f"The checkpoint's history lists {', '.join(group)} differ "
+                                  "in length.")
     return History.from_dict(doc)
+
+
+def _trainer(doc) -> None:
+    """The resume record ``Trainer.meta`` writes: counts >= 0, a finite time, a digest."""
+    if doc is None:
+        return
+    if not isinstance(doc, dict):
+        raise CheckpointError("The checkpoint's training record must be a JSON object.")
+    kinds = {"steps": int, "pos": int, "optimizer_t": int, "seconds": Real, "corpus_digest": str}
+    for key, kind in kinds.items():
+        if key in doc and not (_is(doc[key], kind) and (kind is str or doc[key] >= 0)):
+            raise CheckpointError(f"The checkpoint's training record '{key}' has the wrong "
+                                  "type or value.")

@@ -3,12 +3,24 @@
 Notation (the app's labels use the same symbols)::
 
     a_t = W_i x_t + W_h h_{t-1} + b_h      pre-activation          (H,)
-    h_t = tanh(a_t)                        hidden state            (H,)
+    h_t = g(a_t)                           hidden state            (H,)
     y_t = W_o h_t + b_o                    logits                  (V,)
     p_t = softmax(y_t)                     next-token probabilities (V,)
     L   = -mean_t log p_t[target_t]        cross-entropy, nats per token
 
 ``x_t`` is the one-hot vector of token ``ids[t]``, so ``W_i x_t`` is column ``ids[t]`` of ``W_i``.
+
+The activation ``g`` is applied element-wise; backprop through time needs its slope ``g'(a_t)``,
+which for every choice here is a function of ``h_t = g(a_t)`` alone::
+
+    g          h_t = g(a_t)            g'(a_t)                 range of h_t
+    tanh       tanh(a_t)               1 - h_t^2               (-1, 1)      the usual choice
+    relu       max(0, a_t)             1 if h_t > 0 else 0     [0, inf)
+    sigmoid    1 / (1 + exp(-a_t))     h_t (1 - h_t)           (0, 1)
+    identity   a_t                     1                       (-inf, inf)  a linear RNN
+
+(ReLU's slope at a_t = 0 is taken as 0, as PyTorch does.) Backprop through one step is then
+``dL/da_t = g'(a_t) * dL/dh_t`` and ``dL/dh_{t-1} += W_h^T dL/da_t``.
 
 Vector convention: vectors are rows and arrays are shaped ``(B, T, H)`` (batch, time, feature);
 a single sequence drops the leading ``B``. Inside, the loops run time-major ``(T, B, H)``,
@@ -17,76 +29,20 @@ so that the one step the recurrence forbids batching over time is a contiguous r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
+from .activation import Activation, activation
 from .errors import RNNError
 from .optim import flat_buffer
+from .trace import Backward, Trace, softmax
 
 PARAMS = ("W_i", "W_h", "b_h", "W_o", "b_o")
 # |h_t| above this and a neuron is saturated: tanh'(a) = 1 - h^2 < 0.1, so a gradient passing
 # back through it keeps less than a tenth (|a| > atanh(0.95) = 1.83 before the squashing)
 SATURATED = 0.95
-P_FLOOR = float(np.finfo(np.float64).tiny)  # -ln p is taken of max(p, P_FLOOR): p = 0 costs 708
 ONE_HOT_BYTES = 256 * 1024  # dW_i is a one-hot GEMM up to an (N, V) matrix this big (measured)
-
-
-@dataclass
-class Trace:
-    """Every intermediate of one forward pass, shaped (T, .) or (B, T, .)."""
-
-    ids: np.ndarray  # (T,) or (B, T) input token ids
-    h0: np.ndarray  # (H,) or (B, H) state before step 0
-    Wi_x: np.ndarray  # W_i x_t, the input's contribution         (B, T, H)
-    Wh_h: np.ndarray  # W_h h_{t-1}, the memory's contribution    (B, T, H)
-    a: np.ndarray  # pre-activation a_t                          (B, T, H)
-    h: np.ndarray  # hidden state h_t                            (B, T, H)
-    logits: np.ndarray  # y_t                                    (B, T, V)
-    probs: np.ndarray  # p_t = softmax(y_t)                      (B, T, V)
-
-    @property
-    def h_prev(self) -> np.ndarray:
-        """h_{t-1} for every t: ``h0`` followed by all but the last hidden state."""
-        return np.concatenate([self.h0[..., None, :], self.h[..., :-1, :]], axis=-2)
-
-    @property
-    def h_last(self) -> np.ndarray:
-        """The final hidden state, to carry into the next window."""
-        return self.h[..., -1, :]
-
-    def step_loss(self, targets) -> np.ndarray:
-        """-ln p_t[target_t] of each step, nats, shaped like ``targets`` (T',) or (B, T').
-
-        ``targets`` may be shorter than the trace (T' <= T): the text's next tokens stop one
-        step before its end.
-        """
-        tg = np.asarray(targets, dtype=np.int64)
-        p = np.take_along_axis(self.probs[..., : tg.shape[-1], :], tg[..., None], axis=-1)
-        return neg_log(p[..., 0])
-
-
-@dataclass
-class Backward:
-    """Gradients of the mean loss, and the per-step signals backprop through time passes along."""
-
-    loss: float  # mean cross-entropy in nats per predicted token
-    grads: dict[str, np.ndarray]  # dL/dW_i ... dL/db_o, shaped like the parameters
-    dh: np.ndarray  # dL/dh_t (from y_t and from h_{t+1})   (B, T, H) or (T, H)
-    da: np.ndarray  # dL/da_t = (1 - h_t^2) * dL/dh_t         (B, T, H) or (T, H)
-    dh0: np.ndarray  # dL/dh_{-1}, the gradient reaching the initial state  (B, H) or (H,)
-
-
-def neg_log(p):
-    """-ln p in nats, p floored at P_FLOOR (a probability that underflowed to 0 stays finite)."""
-    return -np.log(np.maximum(p, P_FLOOR))
-
-
-def softmax(y: np.ndarray) -> np.ndarray:
-    """Stable softmax over the last axis (subtracts the max before exp)."""
-    e = np.exp(y - y.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
 
 
 def _as_batch(ids, h0, H: int, V: int, dtype) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -114,15 +70,17 @@ def _as_batch(ids, h0, H: int, V: int, dtype) -> tuple[np.ndarray, np.ndarray, b
 
 @dataclass
 class RNN:
-    """The five parameter arrays of an Elman RNN: W_i, W_h, b_h, W_o, b_o (shapes beside each)."""
+    """The five parameter arrays of an Elman RNN (shapes beside each) and its activation g."""
 
     W_i: np.ndarray  # (H, V) input -> hidden
     W_h: np.ndarray  # (H, H) hidden -> hidden, the memory
     b_h: np.ndarray  # (H,)
     W_o: np.ndarray  # (V, H) hidden -> logits
     b_o: np.ndarray  # (V,)
+    activation: str = "tanh"  # g in h_t = g(a_t): a name in ACTIVATIONS
 
     def __post_init__(self) -> None:
+        activation(self.activation)  # a known name, or a plain error
         if np.ndim(self.W_i) != 2:
             raise RNNError(f"W_i must be a matrix shaped (H, V), got shape {np.shape(self.W_i)}.")
         H, V = np.shape(self.W_i)
@@ -136,7 +94,7 @@ class RNN:
     @classmethod
     def create(
         cls, vocab_size: int, hidden_size: int, seed: int = 0, init_std: float = 0.01,
-        dtype=np.float64,
+        dtype=np.float64, activation: str = "tanh",
     ) -> RNN:
         """A fresh model: weights drawn from N(0, init_std^2), biases zero (min-char-rnn's init)."""
         if vocab_size < 2 or hidden_size < 1:
@@ -149,7 +107,13 @@ class RNN:
         def draw(*shape):
             return (rng.standard_normal(shape) * init_std).astype(dtype)
 
-        return cls(draw(H, V), draw(H, H), np.zeros(H, dtype), draw(V, H), np.zeros(V, dtype))
+        return cls(draw(H, V), draw(H, H), np.zeros(H, dtype), draw(V, H), np.zeros(V, dtype),
+                   activation)
+
+    @property
+    def g(self) -> Activation:
+        """The activation: g, its slope g' and the range of h."""
+        return activation(self.activation)
 
     @property
     def hidden_size(self) -> int:
@@ -165,11 +129,12 @@ class RNN:
 
     def params(self) -> dict[str, np.ndarray]:
         """The parameter arrays by name (the arrays themselves, not copies)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in PARAMS}
 
     def copy(self, dtype=None) -> RNN:
         """A deep copy, optionally cast to another dtype."""
-        return RNN(**{k: np.array(v, dtype=dtype or v.dtype) for k, v in self.params().items()})
+        return RNN(**{k: np.array(v, dtype=dtype or v.dtype) for k, v in self.params().items()},
+                   activation=self.activation)
 
     def spectral_radius(self) -> float:
         """max |eigenvalue| of W_h: above 1, the linearised memory grows; below, it fades."""
@@ -198,11 +163,12 @@ class RNN:
         h_all = np.empty((T + 1, B, H), self.dtype)
         h_all[0] = h0b
         W_hT = np.ascontiguousarray(self.W_h.T)  # (H, H); a contiguous copy multiplies faster
+        g = self.g.fn
         # the one loop the recurrence forbids us to batch (zip over rows: fewer Python index ops)
         for a_t, Wh_t, h_prev, h_t in zip(a, Wh_rows, h_all[:-1], h_all[1:], strict=True):
             np.dot(h_prev, W_hT, out=Wh_t)  # W_h h_{t-1}          (B, H)
             a_t += Wh_t  # a_t = W_i x_t + b_h + W_h h_{t-1}
-            np.tanh(a_t, out=h_t)  # h_t
+            g(a_t, out=h_t)  # h_t = g(a_t)
         yT = np.dot(self.W_o, h_all[1:].reshape(T * B, H).T)  # (V, T*B): y_t for all t at once
         yT += self.b_o[:, None]
         return (h_all, yT, a, Wi_x, Wh_h) if trace else (h_all, yT, a)
@@ -233,7 +199,7 @@ class RNN:
 
     def step(self, token_id: int, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step for sampling: returns h_t (H,) and p_t (V,)."""
-        h_t = np.tanh(self.W_i[:, token_id] + np.dot(self.W_h, h_prev) + self.b_h)
+        h_t = self.g.fn(self.W_i[:, token_id] + np.dot(self.W_h, h_prev) + self.b_h)
         return h_t, softmax(np.dot(self.W_o, h_t) + self.b_o)
 
     # -- loss and backward -------------------------------------------------------------------
@@ -267,8 +233,17 @@ class RNN:
             dh, da, dh0 = dh[0], da[0], dh0[0]
         return Backward(loss, grads, dh, da, dh0)
 
-    def loss_and_grads(self, ids, targets, h0=None):
+    def loss_and_grads(self, ids, targets, h0=None, grad_scale: float = 1.0):
         """Mean cross-entropy, its exact gradients and the final hidden state.
+
+        Parameters
+        ----------
+        ids, targets : int arrays, shape (T,) or (B, T)
+        h0 : array, shape (H,) or (B, H), optional
+        grad_scale : float
+            The gradients are those of ``grad_scale * L``. The Trainer passes T, which makes them
+            the gradients of the loss summed over each window's T tokens and averaged over the B
+            sequences: min-char-rnn's loss when B = 1 (``rnn/train.py`` says why).
 
         Returns
         -------
@@ -282,18 +257,18 @@ class RNN:
         """
         ids2, h0b, single = _as_batch(ids, h0, self.hidden_size, self.vocab_size, self.dtype)
         tg = _targets_tm(targets, ids2, self.vocab_size)
-        loss, grads, h_last = self._loss_and_grads_tm(ids2.T, tg, h0b)
+        loss, grads, h_last = self._loss_and_grads_tm(ids2.T, tg, h0b, grad_scale=grad_scale)
         h_last = h_last.copy()
         return loss, grads, (h_last[0] if single else h_last)
 
-    def _loss_and_grads_tm(self, ids_tm, tg_tm, h0b, out=None):
+    def _loss_and_grads_tm(self, ids_tm, tg_tm, h0b, out=None, grad_scale: float = 1.0):
         """``loss_and_grads`` on checked time-major (T, B) ids and targets, without the checks.
 
         Returns the loss, the gradients (written into ``out``, a dict of arrays shaped like the
         parameters, when given) and h_T (B, H), a view into the forward's states.
         """
         h_all, yT, a = self._forward_tm(ids_tm, h0b)
-        loss, dyT = _cross_entropy(yT, tg_tm, want_grad=True)
+        loss, dyT = _cross_entropy(yT, tg_tm, want_grad=True, grad_scale=grad_scale)
         grads = self._backward_tm(ids_tm, h_all, dyT, out, work=a)[0]
         return loss, grads, h_all[-1]
 
@@ -314,14 +289,13 @@ class RNN:
         np.sum(dyT, axis=1, out=g["b_o"])  # (V,)
         dh = np.dot(dyT.T, self.W_o).reshape(T, B, H)  # dL/dh_t through y_t, all t at once
         da = work if work is not None else np.empty_like(dh)  # (T, B, H)
-        np.multiply(h_all[1:], h_all[1:], out=da)
-        np.subtract(1.0, da, out=da)  # tanh'(a_t) = 1 - h_t^2, times dL/dh_t in the loop below
+        self.g.slope(h_all[1:], out=da)  # g'(a_t) from h_t, times dL/dh_t in the loop below
         W_h = self.W_h
         dh_next = np.zeros((B, H), dh.dtype)  # dL/dh_t arriving from step t+1
         for k, (da_t, dh_t) in enumerate(zip(da[::-1], dh[::-1], strict=True)):  # t = T-1 down to 0
             if k:  # nothing arrives from beyond the window
                 dh_t += dh_next  # dL/dh_t = W_o^T dy_t + W_h^T da_{t+1}
-            np.multiply(da_t, dh_t, out=da_t)  # dL/da_t = (1 - h_t^2) * dL/dh_t
+            np.multiply(da_t, dh_t, out=da_t)  # dL/da_t = g'(a_t) * dL/dh_t
             np.dot(da_t, W_h, out=dh_next)  # W_h^T da_t, flows into h_{t-1}
         da_flat = da.reshape(N, H)
         np.dot(da_flat.T, h_prev, out=g["W_h"])  # (H, H) = sum_t da_t h_{t-1}^T
@@ -360,9 +334,11 @@ def _targets_tm(targets, ids2: np.ndarray, V: int) -> np.ndarray:
     return tg2.T
 
 
-def _cross_entropy(yT: np.ndarray, tg: np.ndarray, want_grad: bool = False):
+def _cross_entropy(yT: np.ndarray, tg: np.ndarray, want_grad: bool = False,
+                   grad_scale: float = 1.0):
     """Mean cross-entropy of logits yT (V, N), column t*B + b, against targets (T, B), and
-    dL/dy in the same (V, N) layout if asked. Overwrites ``yT`` (with exp(y - max), then dL/dy)."""
+    d(grad_scale L)/dy in the same (V, N) layout if asked. Overwrites ``yT`` (with exp(y - max),
+    then the gradient)."""
     V, N = yT.shape
     pick = (tg.reshape(N), np.arange(N))  # (target, column) of each prediction
     y_max = yT.max(axis=0)  # (N,)
@@ -374,5 +350,6 @@ def _cross_entropy(yT: np.ndarray, tg: np.ndarray, want_grad: bool = False):
         return loss, None
     e /= Z  # p_t
     e[pick] -= 1.0  # dL/dy_t = (p_t - onehot(target_t)) / N
-    e /= N
+    if N != grad_scale:  # (N / grad_scale is B for the Trainer's grad_scale = T: exact)
+        e /= N / grad_scale
     return loss, e

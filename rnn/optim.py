@@ -45,6 +45,7 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()  # per-parameter state arrays, e.g. Adagrad's squared-gradient sum
+    slot_powers: tuple[int, ...] = ()  # each slot scales with this power of the gradient
     n_tmp = 0  # scratch arrays an update needs (allocated once, not at every step)
 
     def __init__(self, params: dict[str, np.ndarray], lr: float) -> None:
@@ -70,6 +71,13 @@ class Optimizer:
         """Update p in place from g, given the slots' state arrays then the scratch arrays."""
         raise NotImplementedError
 
+    def rescale_gradients(self, factor: float) -> None:
+        """Make the state what it would be had every past gradient been ``factor`` times larger
+        (for a checkpoint saved before the Trainer followed the gradient of the window's sum)."""
+        for s, power in zip(self.slots, self.slot_powers, strict=True):
+            for v in self.state[s].values():
+                v *= factor**power
+
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The state as flat named arrays (for checkpoints): ``'<slot>.<param>'``."""
         return {f"{s}.{k}": v for s, d in self.state.items() for k, v in d.items()}
@@ -87,7 +95,7 @@ class Optimizer:
 class SGD(Optimizer):
     """v = mu v - lr g;  p += v  (plain SGD when mu = 0)."""
 
-    slots = ("velocity",)
+    slots, slot_powers = ("velocity",), (1,)
 
     def __init__(self, params, lr: float, momentum: float = 0.9) -> None:
         super().__init__(params, lr)
@@ -104,9 +112,14 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """m += g^2;  p -= lr g / sqrt(m + eps)  (as in min-char-rnn)."""
+    """m += g^2;  p -= lr g / sqrt(m + eps)  (as in min-char-rnn).
 
-    slots = ("mem",)
+    eps is not scale-free: entries whose summed squared gradient is not well above it move less
+    than lr. It is min-char-rnn's 1e-8 for gradients of its loss, summed over a window (the
+    Trainer's too; in units of the mean loss per token it is 1e-8 / T^2).
+    """
+
+    slots, slot_powers = ("mem",), (2,)
     eps = 1e-8
 
     n_tmp = 2
@@ -118,9 +131,13 @@ class Adagrad(Optimizer):
 
 
 class Adam(Optimizer):
-    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr m_hat / (sqrt(v_hat) + eps)."""
+    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr m_hat / (sqrt(v_hat) + eps).
 
-    slots = ("m", "v")
+    eps = 1e-8 as in Kingma & Ba, for the Trainer's gradients of the loss summed over a window
+    (1e-8 / T in units of the mean loss per token).
+    """
+
+    slots, slot_powers = ("m", "v"), (1, 2)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
 
     n_tmp = 2

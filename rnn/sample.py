@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import RNNError
-from .model import RNN, neg_log
+from .model import RNN
+from .trace import neg_log
 from .vocab import Vocab
 
 
@@ -33,6 +34,8 @@ def sample(
         raise RNNError("The number of tokens to sample must be between 0 and 100000.")
     if not greedy and not (np.isfinite(temperature) and temperature >= 0):
         raise RNNError("The temperature must be a number >= 0.")
+    if seed is not None and not (isinstance(seed, (int, np.integer)) and seed >= 0):
+        raise RNNError("The seed must be a whole number >= 0.")
     if top_k is not None and top_k < 1:
         raise RNNError("top_k must be at least 1 (or None to keep every token).")
     if vocab.size != model.vocab_size:

@@ -7,10 +7,11 @@ from .errors import RNNError
 
 def text_from_bytes(data: bytes, max_bytes: int, name: str = "The file") -> str:
     """The UTF-8 text of ``data``; RNNError with a plain message for oversized, binary or
-    non-UTF-8 data. ``name`` starts the messages ("The file", "'notes.txt'")."""
+    non-UTF-8 data. Sizes are stated in MB of 10^6 bytes, as Streamlit's uploader states them.
+    ``name`` starts the messages ("The file", "'notes.txt'")."""
     if len(data) > max_bytes:
-        raise RNNError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is "
-                       f"{max_bytes / 2**20:g} MB. Use a shorter excerpt.")
+        raise RNNError(f"{name} is {len(data):,} bytes; the limit is {max_bytes / 10**6:g} MB "
+                       f"({max_bytes:,} bytes). Use a shorter excerpt.")
     if b"\x00" in data:
         raise RNNError(f"{name} looks like a binary file (it contains NUL bytes), not plain text. "
                        "Use a .txt file.")

@@ -18,12 +18,17 @@ UNIT_NAMES = {"char": "character", "word": "word"}  # what a loss is "per", by l
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥"}  # how white space is shown wherever a token is shown
 
 
-def display_token(tok: str) -> str:
+def display_token(tok: str, max_chars: int | None = None) -> str:
     """A token (or a stretch of text) as it is shown: every newline as ↵ and tab as ⇥; spaces
-    as ␣ when the token is only white space (in a stretch of words they stay spaces)."""
+    as ␣ when the token is only white space (in a stretch of words they stay spaces). Past
+    ``max_chars``, a long word is cut with an ellipsis (the full token belongs in the hover)."""
     if tok.isspace():
-        return "".join(VISIBLE.get(c, c) for c in tok)
-    return tok.replace("\n", VISIBLE["\n"]).replace("\t", VISIBLE["\t"])
+        shown = "".join(VISIBLE.get(c, c) for c in tok)
+    else:
+        shown = tok.replace("\n", VISIBLE["\n"]).replace("\t", VISIBLE["\t"])
+    if max_chars is not None and len(shown) > max_chars:
+        shown = shown[: max(max_chars - 1, 1)] + "…"
+    return shown
 
 
 def tokenize(text: str, level: str = "char") -> list[str]:

@@ -8,7 +8,13 @@ from dataclasses import replace
 from rnn import CheckpointError, ModelMeta, RNNError, TrainConfig, Trainer, load_checkpoint
 from rnn.train import text_digest
 
-from .limits import MAX_HIDDEN, check_checkpoint_size, check_corpus, check_limits
+from .limits import (
+    MAX_HIDDEN,
+    MAX_TRAIN_VOCAB,
+    check_checkpoint_size,
+    check_corpus,
+    check_limits,
+)
 from .training import TrainRun, start
 
 
@@ -25,10 +31,7 @@ def resume_run(data: bytes, text: str, corpus_name: str, *, temperature: float =
     """A run that continues an uploaded checkpoint on ``text``; RNNError for a bad upload."""
     check_checkpoint_size(data)
     check_corpus(text)
-    model, _, meta = load_checkpoint(data)
-    if model.hidden_size > MAX_HIDDEN:
-        raise CheckpointError(f"This model has {model.hidden_size} hidden neurons; this server "
-                              f"trains at most {MAX_HIDDEN}.")
+    model, _, meta = load_checkpoint(data, max_hidden=MAX_HIDDEN, max_vocab=MAX_TRAIN_VOCAB)
     saved = replace(ModelMeta.from_dict(meta).config or TrainConfig(),
                     hidden_size=model.hidden_size, dtype=str(model.dtype))
     try:

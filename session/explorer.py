@@ -11,6 +11,13 @@ Wire format (little-endian), one ``bytes`` object::
 The header names every array with its dtype, shape and byte offset in the blob, and carries the
 tokens, the colour ranges and the view (step, neuron, colour mode, ``seq``). ``decode_payload``
 reads it back (the tests check it against ``model.forward``; the browser reads the same layout).
+
+The payload is sent again only when its bytes change. Streamlit hashes every element it sends;
+an element of 10 kB or more that the browser still holds (it lists their hashes with each rerun
+request) goes out as a reference of a few dozen bytes instead. So ``ExplorerView.payload``
+carries the view as the server last moved it, not as the browser reports it: a report's rerun
+then rebuilds the same bytes, and only the trace, the colour mode or a move by the server (a
+link, a new text) sends the trace again.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ COLOUR_MODES = {"own": "each term its own scale", "shared": "one scale for all t
 DEFAULT_COLOUR = "own"  # a shared range leaves the input grid nearly white (issue 10)
 TERMS = ("Wi_x", "Wh_h", "b_h", "a")  # the terms of a_t whose colour range is chosen; h_t is ±1
 SCALE_Q = 99.0  # percentile of |value| that ends a colour range: outliers saturate
+G_LABELS = {"tanh": "tanh", "relu": "ReLU", "sigmoid": "σ", "identity": ""}  # g(a) as shown
 
 
 def colour_range(*arrays: np.ndarray, q: float = SCALE_Q) -> float:
@@ -110,12 +118,16 @@ def build_step_trace(
     scales = {name: colour_range(arrays[name]) for name in TERMS}  # "each term its own scale"
     scales["shared"] = colour_range(*(arrays[name] for name in TERMS))  # "one scale for all"
     mean = arrays["next_loss"][:-1]
+    g = model.g
+    lo, hi = g.h_range(trace.h)  # g's own bounds, or this text's range (ReLU, identity)
     meta = {
         "T": T, "H": model.hidden_size, "V": vocab.size, "unit": vocab.unit_name,
         "tokens": encoded.tokens, "shown": [display_token(t) for t in encoded.tokens],
         "ids": encoded.ids.tolist(), "vocab_shown": [display_token(t) for t in vocab.tokens],
         "unknown": [i for i, _ in encoded.unknown], "vocab": list(vocab.tokens),
         "arrays": index, "scales": scales, "stops": [[float(p), str(c)] for p, c in stops],
+        "g": {"name": g.name, "label": G_LABELS[g.name], "rest": g.rest, "lo": lo, "hi": hi,
+              "z": max(hi - g.rest, g.rest - lo)},  # h_t coloured white at g(0), ends at z
         "mean_loss": float(mean.mean()) if T > 1 else None,
         "trace_id": hashlib.sha1(blob).hexdigest()[:16],
     }
@@ -152,6 +164,7 @@ class ExplorerView:
     colour: str = DEFAULT_COLOUR
     seq: int = 0  # bumped whenever the server, not the browser, moved the view
     shown: tuple[str, str] | None = None  # (model key, text) of the last trace shown
+    moved_to: tuple[int, int] = (0, 0)  # (step, neuron) as the server moved them at ``seq``
 
     def follow(self, step: int, neuron: int, T: int, H: int, shown: tuple[str, str]) -> None:
         """Take the server's values (clamped); a new text starts at step 0."""
@@ -160,8 +173,18 @@ class ExplorerView:
         new = (min(max(int(step), 0), T - 1), min(max(int(neuron), 0), H - 1))
         if new != (self.step, self.neuron) or shown != self.shown:
             self.seq += 1
+            self.moved_to = new
         self.step, self.neuron = new
         self.shown = shown
+
+    def payload(self, run: StepTrace) -> bytes:
+        """The bytes for the browser: ``run`` and the view as the server last moved it.
+
+        The same bytes after any number of browser moves, so the rerun that follows a report
+        sends a reference, not the trace (see the module docstring). The browser keeps its own
+        step and neuron while ``seq`` stays the same.
+        """
+        return run.payload(*self.moved_to, self.colour, self.seq)
 
     def from_browser(self, step, neuron, T: int, H: int) -> bool:
         """What the browser reports (ignored unless two whole numbers); True if it moved."""

@@ -7,8 +7,11 @@ token that is malformed, guessed or no longer kept finds nothing (``attach`` ret
 tokens are compared in constant time.
 
 Bounds (``RunLimits``, from ``session.settings``):
-  * at most ``max_runs`` runs are kept, whose estimated memory stays under ``max_bytes``;
-    a new run over either bound is refused with a plain message;
+  * at most ``max_runs`` runs are kept, whose estimated memory stays under ``max_bytes``.
+    Every visitor of Train live gets a run, so when a new one does not fit, runs that never
+    trained a step and nobody looked at for ``EMPTY_GRACE_S`` make room first (nothing is
+    lost with them: the visitor's page makes a fresh one); beyond that a new run is refused
+    with a plain message;
   * a run nobody looked at (``touch``) for ``idle_s`` is released;
   * at most ``max_training`` runs train at once, each on its own thread. Others wait in line
     and take turns: a run gives way after ``SLICE_S`` of training when another waits. A run
@@ -47,6 +50,7 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 SLICE_S = 5.0  # a training run gives way to a waiting one after this long
 YIELD_S = 0.005  # pause between chunks, so a page waiting for the run's lock gets it
 WAITING_PER_TRAINER = 4  # runs allowed to wait in line, per training place
+EMPTY_GRACE_S = 60.0  # a run with no step, unseen this long, gives its room to a new run
 
 
 class Why(str, Enum):
@@ -69,7 +73,7 @@ class State(str, Enum):
 class RunLimits:
     """The bounds of one server's registry (README, "Limits")."""
 
-    max_runs: int = 16
+    max_runs: int = 64
     max_training: int = 2
     max_bytes: int = 512 * 2**20
     idle_s: float = 30 * 60.0
@@ -314,6 +318,8 @@ class RunRegistry:
         return slot
 
     def _check_room(self, nbytes: int) -> None:  # holds the lock
+        if nbytes > 0 and not self._has_room(nbytes):
+            self._drop_empty(nbytes)
         if len(self._slots) >= self.limits.max_runs and nbytes > 0:
             raise RunsFull(f"This server already keeps {len(self._slots)} training runs, the "
                            "most it allows. Try again in a few minutes, when an unused run has "
@@ -324,6 +330,21 @@ class RunRegistry:
                            f"the server has {max(self.limits.max_bytes - used, 0) / 2**20:.0f}"
                            " MB left for training runs. Try a smaller corpus or network, or "
                            "come back in a few minutes.")
+
+    def _has_room(self, nbytes: int) -> bool:  # holds the lock
+        used = sum(s.nbytes for s in self._slots.values())
+        return len(self._slots) < self.limits.max_runs and used + nbytes <= self.limits.max_bytes
+
+    def _drop_empty(self, nbytes: int) -> None:  # holds the lock
+        """Release runs that never trained, longest unseen first, until ``nbytes`` fit."""
+        now = self._clock()
+        empty = sorted((s for s in self._slots.values()
+                        if s.state == State.PAUSED and getattr(s.run, "steps", None) == 0
+                        and now - s.seen > EMPTY_GRACE_S), key=lambda s: s.seen)
+        for slot in empty:
+            if self._has_room(nbytes):
+                return
+            self._drop(slot)
 
     def _training(self) -> int:  # holds the lock
         return sum(s.state == State.TRAINING for s in self._slots.values())

@@ -6,7 +6,7 @@ the same store folder. A bad value stops the app with a plain message naming the
     RNN_STORE_DIR         folder of shared models         (default: shared-models/ in the app)
     RNN_STORE_MAX_MB      size cap of that folder, MB     (default 200)
     RNN_STORE_DAYS        a shared model expires after    (default 30 days)
-    RNN_MAX_RUNS          runs kept on this server        (default 16)
+    RNN_MAX_RUNS          runs kept on this server        (default 64)
     RNN_MAX_TRAINING      runs training at once           (default 2)
     RNN_RUNS_MAX_MB       memory of all kept runs, MB     (default 512)
     RNN_RUN_IDLE_MIN      a run unseen this long is released          (default 30 minutes)
@@ -33,7 +33,7 @@ class Settings:
     store_dir: Path = APP_DIR / "shared-models"  # several replicas may share it
     store_max_mb: float = 200.0  # about 200 shared models of the largest size allowed
     store_days: float = 30.0  # a shared link works this long after it was made
-    max_runs: int = 16  # training runs kept at once (one per session)
+    max_runs: int = 64  # training runs kept at once (one per session)
     max_training: int = 2  # runs training at once: one per core
     runs_max_mb: float = 512.0  # estimated memory of all kept runs together
     run_idle_min: float = 30.0  # a run nobody looked at for this long is released

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rnn import RNN, ModelMeta, Vocab, load_checkpoint
+from rnn import RNN, CheckpointError, ModelMeta, Vocab, import_pytorch, load_checkpoint
 from rnn.analysis import scaled_model, untrained_model
 
-from .limits import check_checkpoint_size
+from .limits import MAX_HIDDEN, MAX_UPLOADS, MAX_VOCAB, check_checkpoint_size
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -47,11 +47,23 @@ def load_builtin(key: str, models_dir: Path | None = None) -> ModelEntry:
     return ModelEntry(key, info.title or key, model, vocab, info, "built-in")
 
 
-def entry_from_upload(name: str, data: bytes) -> ModelEntry:
-    """A model from uploaded checkpoint bytes; raises CheckpointError with a plain message."""
+def entry_from_upload(name: str, data: bytes, vocab_json: bytes | None = None) -> ModelEntry:
+    """A model from uploaded bytes: a checkpoint (.npz), or a PyTorch nn.RNN saved as
+    .safetensors (``vocab_json``: its vocabulary as a JSON list, when the file's metadata has
+    none). Raises CheckpointError with a plain message."""
     check_checkpoint_size(data)
-    model, vocab, meta = load_checkpoint(data)
     stem = Path(name).stem[:40] or "upload"
+    if Path(name).suffix.lower() == ".safetensors":
+        if vocab_json is not None:
+            check_checkpoint_size(vocab_json)
+        model, vocab, meta = import_pytorch(data, vocab_json)
+        if model.hidden_size > MAX_HIDDEN or vocab.size > MAX_VOCAB:
+            raise CheckpointError(
+                f"This model has {model.hidden_size} hidden neurons and {vocab.size} tokens; this "
+                f"server shows models of at most {MAX_HIDDEN} neurons and {MAX_VOCAB} tokens.")
+        info = ModelMeta(title=f"PyTorch: {stem}", description=f"{meta['note'].capitalize()}.")
+        return ModelEntry(f"upload-{stem}", f"PyTorch: {stem}", model, vocab, info, "upload")
+    model, vocab, meta = load_checkpoint(data, max_hidden=MAX_HIDDEN, max_vocab=MAX_VOCAB)
     return ModelEntry(f"upload-{stem}", f"Uploaded: {stem}", model, vocab,
                       ModelMeta.from_dict(meta), "upload")
 
@@ -92,10 +104,15 @@ class Shelf:
         return None if key is None else self.entries[key]
 
     def add(self, entry: ModelEntry, select: bool = True) -> ModelEntry:
-        """Add (or replace) a model; by default it becomes the current one."""
+        """Add (or replace) a model; by default it becomes the current one. Of the uploads, the
+        latest MAX_UPLOADS are kept (the one shown stays)."""
         self.entries[entry.key] = entry
         if select:
             self._current = entry.key
+        uploads = [k for k, e in self.entries.items() if e.source == "upload"]  # oldest first
+        spare = [k for k in uploads if k not in (entry.key, self._current)]
+        for k in spare[:max(0, len(uploads) - MAX_UPLOADS)]:
+            del self.entries[k]
         return entry
 
     def select(self, key: str) -> bool:
@@ -140,4 +157,5 @@ class Shelf:
         meta = ModelMeta(description=f"Untrained: weights drawn from N(0, 1/{H}), spectral "
                                      "radius near 1.", corpus=like.meta.corpus)
         return self.add(ModelEntry(f"untrained-{like.key}", f"Untrained, shaped like {like.label}",
-                                   untrained_model(V, H, seed=0), like.vocab, meta, "untrained"))
+                                   untrained_model(V, H, seed=0, activation=like.model.activation),
+                                   like.vocab, meta, "untrained"))

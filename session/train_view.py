@@ -24,7 +24,7 @@ class Progress:
     steps: int
     loss: float  # mean training loss over the last 100 steps, nats per token
     val_loss: float  # latest validation loss (nan without one)
-    chars_per_s: float  # over the last 100 steps, training time only
+    chars_per_s: float  # over the last 3 s of training time (at least 100 steps)
     seconds: float  # training time so far, pauses excluded
     fraction: float | None  # of the step target
     seconds_left: float | None  # to the step target at the current speed

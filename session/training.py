@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from rnn import RNN, ModelMeta, RNNError, TrainConfig, Trainer, sample
+from rnn import RNN, ModelMeta, RNNError, TrainConfig, Trainer, Vocab, sample
 
-from .limits import check_corpus, check_limits
+from .limits import MAX_TRAIN_VOCAB, check_corpus, check_limits
 
 CHUNK_SECONDS = 0.25  # training time per chunk: the page answers within about this long
 MAX_SNAPSHOTS = 8
@@ -32,10 +32,12 @@ MAX_SAMPLES = 40  # the first sample and the latest ones are kept
 SAMPLE_LEN = 200
 BLOWUP_FACTOR = 10.0  # a loss above 10 x ln V (10 x uniform guessing) counts as diverged
 ARCHITECTURE = ("hidden_size", "seq_len", "batch_size", "optimizer", "init_std", "seed",
-                "val_fraction")  # changing these needs a new run; lr and clip apply live
+                "val_fraction", "activation", "level",
+                "max_vocab")  # changing these needs a new run; lr and clip apply live
 LABELS = {"hidden_size": "hidden size", "seq_len": "sequence length", "batch_size": "batch size",
           "optimizer": "optimizer", "init_std": "initial weight scale", "seed": "seed",
-          "val_fraction": "validation fraction", "corpus": "corpus"}
+          "val_fraction": "validation fraction", "activation": "activation g",
+          "level": "tokens", "max_vocab": "vocabulary size cap", "corpus": "corpus"}
 
 
 @dataclass
@@ -104,7 +106,11 @@ def new_run(text: str, config: TrainConfig, corpus_name: str, *, temperature: fl
     """A fresh run at step 0 (validated, with a snapshot, a sample and a validation loss)."""
     check_corpus(text)
     check_limits(config)
-    trainer = Trainer(text, replace(config, max_loss=None))  # a copy: live settings change it
+    # The most frequent tokens only: 100k distinct characters made a softmax 100k wide (2 GB)
+    vocab = Vocab.build(text, config.level, max_size=min(MAX_TRAIN_VOCAB,
+                                                        config.max_vocab or MAX_TRAIN_VOCAB))
+    trainer = Trainer(text, replace(config, max_loss=None), vocab=vocab)  # a copy: live
+    # settings change it
     return start(TrainRun(trainer, corpus_name, temperature, max(1, sample_every)))
 
 

@@ -3,8 +3,11 @@
 One sequence at a time, one-hot column vectors, ``np.dot`` per step, plain Python loops. It
 shares no code with ``rnn.model``: the tests compare the two to catch a mistake in either.
 
-    a_t = W_i x_t + W_h h_{t-1} + b_h,  h_t = tanh(a_t),  y_t = W_o h_t + b_o,  p_t = softmax(y_t)
+    a_t = W_i x_t + W_h h_{t-1} + b_h,  h_t = g(a_t),  y_t = W_o h_t + b_o,  p_t = softmax(y_t)
     L   = -(1/N) sum_t log p_t[target_t]
+
+Each activation g and its derivative are written here from a_t, the textbook way (the model
+writes g' in terms of h_t instead).
 """
 
 from __future__ import annotations
@@ -12,7 +15,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def ref_forward(W_i, W_h, b_h, W_o, b_o, ids, h0):
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+G = {  # name: (g(a), g'(a))
+    "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
+    "relu": (lambda a: np.where(a > 0, a, 0.0), lambda a: np.where(a > 0, 1.0, 0.0)),
+    "sigmoid": (_sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))),
+    "identity": (lambda a: a * 1.0, lambda a: np.ones_like(a)),
+}
+
+
+def ref_forward(W_i, W_h, b_h, W_o, b_o, ids, h0, g="tanh"):
     """Per-step forward of one sequence; every intermediate as a list of column vectors."""
     H, V = W_i.shape
     bh = b_h.reshape(H, 1)
@@ -25,7 +40,7 @@ def ref_forward(W_i, W_h, b_h, W_o, b_o, ids, h0):
         Wi_x[t] = np.dot(W_i, xs[t])  # W_i x_t
         Wh_h[t] = np.dot(W_h, hs[t - 1])  # W_h h_{t-1}
         a_s[t] = Wi_x[t] + Wh_h[t] + bh  # a_t
-        hs[t] = np.tanh(a_s[t])  # h_t
+        hs[t] = G[g][0](a_s[t])  # h_t = g(a_t)
         ys[t] = np.dot(W_o, hs[t]) + bo  # y_t
         e = np.exp(ys[t] - np.max(ys[t]))
         ps[t] = e / np.sum(e)  # p_t
@@ -37,21 +52,21 @@ def stack(d: dict, T: int) -> np.ndarray:
     return np.stack([d[t][:, 0] for t in range(T)])
 
 
-def ref_loss(W_i, W_h, b_h, W_o, b_o, ids, targets, h0) -> float:
+def ref_loss(W_i, W_h, b_h, W_o, b_o, ids, targets, h0, g="tanh") -> float:
     """Mean cross-entropy (nats) of one sequence, summed over steps then divided by T."""
-    f = ref_forward(W_i, W_h, b_h, W_o, b_o, ids, h0)
+    f = ref_forward(W_i, W_h, b_h, W_o, b_o, ids, h0, g)
     return float(sum(-np.log(f["p"][t][int(targets[t]), 0]) for t in range(len(ids))) / len(ids))
 
 
-def ref_bptt(W_i, W_h, b_h, W_o, b_o, ids, targets, h0, n_total=None):
+def ref_bptt(W_i, W_h, b_h, W_o, b_o, ids, targets, h0, n_total=None, g="tanh"):
     """Gradients of the summed loss divided by ``n_total`` (default T), as min-char-rnn does it.
 
     Returns the gradient dict, per-step dL/dh_t (T, H), dL/da_t (T, H) and dL/dh0 (H,).
     """
     T = len(ids)
     n = n_total or T
-    f = ref_forward(W_i, W_h, b_h, W_o, b_o, ids, h0)
-    hs, xs, ps = f["h"], f["x"], f["p"]
+    f = ref_forward(W_i, W_h, b_h, W_o, b_o, ids, h0, g)
+    hs, xs, ps, a_s = f["h"], f["x"], f["p"], f["a"]
     dWi, dWh, dbh = np.zeros_like(W_i), np.zeros_like(W_h), np.zeros((W_h.shape[0], 1))
     dWo, dbo = np.zeros_like(W_o), np.zeros((W_o.shape[0], 1))
     dhnext = np.zeros_like(hs[-1])
@@ -63,7 +78,7 @@ def ref_bptt(W_i, W_h, b_h, W_o, b_o, ids, targets, h0, n_total=None):
         dWo += np.dot(dy, hs[t].T)
         dbo += dy
         dh = np.dot(W_o.T, dy) + dhnext  # from y_t and from h_{t+1}
-        dhraw = (1 - hs[t] * hs[t]) * dh  # through tanh
+        dhraw = G[g][1](a_s[t]) * dh  # through g: g'(a_t) * dL/dh_t
         dh_steps[t], da_steps[t] = dh, dhraw
         dbh += dhraw
         dWi += np.dot(dhraw, xs[t].T)
@@ -71,3 +86,29 @@ def ref_bptt(W_i, W_h, b_h, W_o, b_o, ids, targets, h0, n_total=None):
         dhnext = np.dot(W_h.T, dhraw)
     grads = {"W_i": dWi, "W_h": dWh, "b_h": dbh[:, 0], "W_o": dWo, "b_o": dbo[:, 0]}
     return grads, stack(dh_steps, T), stack(da_steps, T), dhnext[:, 0]
+
+
+def ref_train_adagrad(params, train_ids, steps, T, lr=0.1, clip=5.0, eps=1e-8):
+    """min-char-rnn's training loop, one stream: windows of T tokens with the state carried (and
+    reset where the stream wraps), gradients of the loss summed over the window, each clipped to
+    [-clip, clip], Adagrad ``mem += g^2; p -= lr g / sqrt(mem + eps)``. Updates ``params`` (a dict
+    of float64 arrays by the package's names) in place; returns the loss per step, nats per token.
+    """
+    names = ("W_i", "W_h", "b_h", "W_o", "b_o")
+    mem = {k: np.zeros_like(params[k]) for k in names}
+    h = np.zeros(params["W_h"].shape[0])
+    pos, losses = 0, []
+    for _ in range(steps):
+        if pos + T + 1 > len(train_ids):  # the end of the stream: start again from h = 0
+            pos, h = 0, np.zeros_like(h)
+        ids, targets = train_ids[pos : pos + T], train_ids[pos + 1 : pos + T + 1]
+        p = [params[k] for k in names]
+        losses.append(ref_loss(*p, ids, targets, h))
+        grads = ref_bptt(*p, ids, targets, h, n_total=1)[0]  # of the summed loss
+        h = ref_forward(*p, ids, h)["h"][T - 1][:, 0]
+        for k in names:
+            g = np.clip(grads[k], -clip, clip)
+            mem[k] += g * g
+            params[k] -= lr * g / np.sqrt(mem[k] + eps)
+        pos += T
+    return losses

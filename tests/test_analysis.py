@@ -7,14 +7,17 @@ import pytest
 from numpy.testing import assert_allclose
 
 from rnn import RNN, RNNError, Vocab, load_corpus, softmax
+from rnn.activation import ACTIVATIONS
 from rnn.analysis import (
     FEATURES,
+    SATURATION,
     correlations,
     fit_pca,
     jacobian_chain,
     neuron_report,
     prepare_text,
     reference_text,
+    saturated,
     scaled_model,
     sensitivity_matrix,
     step_gradients,
@@ -22,13 +25,14 @@ from rnn.analysis import (
     top_contexts,
     untrained_model,
 )
+from tests.reference import G
 
 EPS = 1e-6
 FD_RTOL, FD_ATOL = 1e-6, 1e-9  # central differences in float64
 
 
-def _setup(V=7, H=5, T=9, seed=0, init_std=0.6):
-    model = RNN.create(V, H, seed=seed, init_std=init_std)
+def _setup(V=7, H=5, T=9, seed=0, init_std=0.6, g="tanh"):
+    model = RNN.create(V, H, seed=seed, init_std=init_std, activation=g)
     rng = np.random.default_rng(seed + 100)
     model.b_h[:] = rng.standard_normal(H) * 0.1
     model.b_o[:] = rng.standard_normal(V) * 0.1
@@ -47,8 +51,9 @@ def _loss_from_state(model, ids, targets, t, k, h_k):
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (1, 8, 6), (2, 3, 12)])
-def test_step_gradients_match_finite_differences(seed, H, T):
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_step_gradients_match_finite_differences(seed, H, T, act):
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     for t in (0, T // 2, T - 1):
         g = step_gradients(model, trace, targets, t)
@@ -65,7 +70,8 @@ def test_step_gradients_match_finite_differences(seed, H, T):
             assert_allclose(g.dh[k], num, rtol=FD_RTOL, atol=FD_ATOL)
         # dL_t/dx_k: move the one-hot input x_k along token j, i.e. a_k by eps * W_i[:, j].
         j = int(ids[0])
-        lx = [_loss_from_state(model, ids, targets, t, 0, np.tanh(trace.a[0] + d * model.W_i[:, j]))
+        g_of = G[act][0]
+        lx = [_loss_from_state(model, ids, targets, t, 0, g_of(trace.a[0] + d * model.W_i[:, j]))
               for d in (EPS, -EPS)]
         num_x = (lx[0] - lx[1]) / (2 * EPS)
         assert g.dx[0, j] == pytest.approx(num_x, rel=FD_RTOL, abs=FD_ATOL)
@@ -81,9 +87,10 @@ def test_step_gradients_match_finite_differences(seed, H, T):
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (3, 16, 30), (4, 2, 1)])
-def test_step_gradients_sum_to_backward_full(seed, H, T):
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_step_gradients_sum_to_backward_full(seed, H, T, act):
     """The mean loss is (1/T) sum_t L_t, so (1/T) sum_t dL_t/dh_k is backward_full's dh."""
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     full = model.backward_full(ids, targets)
     dh = np.zeros((T, H))
@@ -100,8 +107,9 @@ def test_step_gradients_sum_to_backward_full(seed, H, T):
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (5, 12, 25)])
-def test_sensitivity_matrix_equals_step_gradients(seed, H, T):
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_sensitivity_matrix_equals_step_gradients(seed, H, T, act):
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     sens = sensitivity_matrix(model, trace, targets)
     assert sens.dh_norm.shape == (T, T)
@@ -126,20 +134,40 @@ def test_step_gradients_reject_bad_step():
 
 
 @pytest.mark.parametrize("seed,H,T", [(0, 5, 9), (6, 10, 15)])
-def test_jacobian_chain_equals_explicit_product(seed, H, T):
-    model, ids, targets = _setup(H=H, T=T, seed=seed)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_jacobian_chain_equals_explicit_product(seed, H, T, act):
+    model, ids, targets = _setup(H=H, T=T, seed=seed, g=act)
     trace = model.forward(ids)
     t = T - 1
     chain = jacobian_chain(model, trace, t)
     g = step_gradients(model, trace, targets, t)
-    P = np.eye(H)  # dh_t/dh_k, built as a plain product of J_j = diag(1 - h_j^2) W_h
+    P = np.eye(H)  # dh_t/dh_k, built as a plain product of J_j = diag(g'(a_j)) W_h
     for k in range(t, -1, -1):
         assert chain.frobenius[k] == pytest.approx(np.linalg.norm(P, "fro"), rel=1e-10)
         assert_allclose(np.dot(P.T, g.dh[t]), g.dh[k], rtol=1e-9, atol=1e-14)
-        P = np.dot(P, np.diag(1 - trace.h[k] ** 2) @ model.W_h)
+        P = np.dot(P, np.diag(G[act][1](trace.a[k])) @ model.W_h)
     assert chain.frobenius[t] == pytest.approx(np.sqrt(H))
     assert chain.spectral_radius == pytest.approx(model.spectral_radius())
-    assert_allclose(chain.saturated, np.mean(np.abs(trace.h) > 0.95, axis=1))
+    assert_allclose(chain.saturated, np.mean(G[act][1](trace.a) < 0.1, axis=1))
+
+
+def test_saturated_is_defined_per_g():
+    """Slope below 0.1: |h| > 0.949 for tanh, h = 0 for ReLU, h outside 0.11..0.89 for sigmoid,
+    never for the identity; each g has its explanation."""
+    h = np.array([-0.96, -0.9, 0.0, 0.05, 0.5, 0.9, 0.96, 5.0])
+    want = {
+        "tanh": [1, 0, 0, 0, 0, 0, 1, 1],  # (|h| <= 1 in a model; 5.0 only tests the rule)
+        "relu": [1, 1, 1, 0, 0, 0, 0, 0],
+        "sigmoid": [1, 1, 1, 1, 0, 1, 1, 1],
+        "identity": [0] * 8,
+    }
+    for name, act in ACTIVATIONS.items():
+        assert saturated(act, h).tolist() == [bool(x) for x in want[name]], name
+        assert SATURATION[name]
+    assert "never" in SATURATION["identity"] and "W_h" in SATURATION["identity"]
+    model, ids, _ = _setup(T=30, g="identity", init_std=2.0)
+    chain = jacobian_chain(model, model.forward(ids), 29)
+    assert not chain.saturated.any()
 
 
 def test_jacobian_chain_long_and_large_stays_finite_in_log():
@@ -244,16 +272,19 @@ def test_features_on_hand_made_strings():
     assert _feature("ab\ncd", "line_position") == [0, 1, 2, 0, 1]
     assert _feature("Hi. Yo", "sentence_end") == [0, 0, 0, 1, 0, 0]
     assert _feature('a "bc" d', "in_quotes") == [0, 0, 1, 1, 1, 1, 0, 0]
-    assert set(text_features([]).names) == set(FEATURES)
+    assert set(text_features([]).names) == set(FEATURES) - {"word_length"}
 
 
 def test_features_on_word_tokens():
     vocab = Vocab.build("The cat (sat) on the mat.", "word")
     toks = vocab.encode_report("The cat (sat)").tokens
-    f = text_features(toks)
-    assert f.values.shape == (len(toks), len(FEATURES))
+    f = text_features(toks, "word")
+    assert f.values.shape == (len(toks), len(FEATURES) - 4)
     assert f.values[toks.index("sat"), f.names.index("in_brackets")] == 1
     assert f.values[0, f.names.index("uppercase")] == 1
+    # what needs one character per token is gone; the word's length is there instead
+    assert not {"vowel", "word_start", "word_position", "after_space"} & set(f.names)
+    assert f.values[:, f.names.index("word_length")].tolist() == [3, 0, 3, 0, 0, 3, 0]
 
 
 def test_correlations_match_corrcoef_and_handle_constants():
@@ -327,3 +358,33 @@ def test_untrained_model_has_spectral_radius_near_one():
         m = untrained_model(30, 128, seed=seed)
         assert 0.85 < m.spectral_radius() < 1.15
         assert m.W_h.std() == pytest.approx(1 / np.sqrt(128), rel=0.05)
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_gradient_decay_is_the_median_ratio_to_the_own_step(act):
+    from rnn.analysis import gradient_decay
+
+    model, ids, targets = _setup(H=6, T=14, seed=2, g=act, init_std=0.3)
+    trace = model.forward(ids)
+    dec = gradient_decay(model, trace, targets)
+    sens = sensitivity_matrix(model, trace, targets)
+    assert dec.distance.tolist() == list(range(14)) and dec.ratio[0] == pytest.approx(1.0)
+    for d in (1, 5, 13):
+        want = np.median([sens.dh_norm[t, t - d] / sens.dh_norm[t, t] for t in range(d, 14)])
+        assert dec.ratio[d] == pytest.approx(want, rel=1e-12)
+    assert dec.loss == pytest.approx(model.loss(ids, targets), rel=1e-12)
+    assert dec.saturated == pytest.approx(np.mean(saturated(model.g, trace.h)))
+    assert len(gradient_decay(model, trace, targets, max_distance=4).ratio) == 4
+
+
+def test_gradient_decay_of_a_linear_rnn_follows_the_spectral_radius():
+    """With the identity every Jacobian is W_h itself: a W_h of spectral radius 0.5 (a scaled
+    orthogonal matrix, so every direction shrinks alike) halves the gradient at every step."""
+    from rnn.analysis import gradient_decay
+
+    model, ids, targets = _setup(H=6, T=12, seed=3, g="identity")
+    q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((6, 6)))
+    model.W_h[:] = 0.5 * q
+    dec = gradient_decay(model, model.forward(ids), targets)
+    np.testing.assert_allclose(dec.ratio, 0.5 ** np.arange(12), rtol=1e-9)
+    assert dec.saturated == 0.0

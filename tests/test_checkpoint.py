@@ -265,7 +265,7 @@ def _patch_declared_sizes(data: bytes, size: int) -> bytes:
 
 def test_zip_bomb_declared_size(mv):
     data = _patch_declared_sizes(checkpoint_bytes(*mv), 2**31)
-    assert_rejected(data, match="MB")
+    assert_rejected(data, match="MiB")
 
 
 def test_size_limit_applies(mv, monkeypatch):
@@ -397,7 +397,7 @@ def test_meta_stored_as_wrong_type(mv):
     assert_rejected(zip_of(entries), match="metadata")
 
 
-@pytest.mark.parametrize("version", [None, 0, 2, "1", 1.5])
+@pytest.mark.parametrize("version", [None, 0, 3, "1", 1.5, True])
 def test_wrong_format_version(mv, version):
     model, vocab = mv
     entries = entries_of(model, vocab)
@@ -406,6 +406,30 @@ def test_wrong_format_version(mv, version):
         doc["format_version"] = version
     entries[ckpt.META_KEY] = meta_blob(doc)
     assert_rejected(zip_of(entries), match="version")
+
+
+@pytest.mark.parametrize("g", ["tanh", "relu", "sigmoid", "identity"])
+def test_activation_round_trip(g):
+    vocab = Vocab.build("hello world")
+    model = RNN.create(vocab.size, 4, seed=1, init_std=0.3, activation=g)
+    back, _, meta = load_checkpoint(checkpoint_bytes(model, vocab))
+    assert back.activation == g and "activation" not in meta
+
+
+def test_version_1_file_loads_as_tanh(mv):
+    """Files written before the choice of g carry format version 1 and no activation."""
+    model, vocab = mv
+    entries = entries_of(model, vocab)
+    entries[ckpt.META_KEY] = meta_blob({"format_version": 1, "vocab": {
+        "tokens": list(vocab.tokens), "level": "char"}, "note": "old"})
+    back, _, meta = load_checkpoint(zip_of(entries))
+    assert back.activation == "tanh" and meta == {"note": "old"}
+    np.testing.assert_array_equal(back.W_h, model.W_h)
+
+
+@pytest.mark.parametrize("bad", ["softplus", "", None, 1, ["tanh"]])
+def test_unknown_activation_is_rejected(mv, bad):
+    assert_rejected(zip_of(entries_of(*mv, activation=bad)), match="Unknown activation")
 
 
 def test_no_vocab_in_meta(mv):

@@ -165,6 +165,17 @@ def test_word_level_and_adam(capsys, corpus, tmp_path):
     assert load_checkpoint(out)[1].level == "word"
 
 
+@pytest.mark.parametrize("g", ["relu", "sigmoid", "identity"])
+def test_activation_and_vocabulary_cap(capsys, corpus, tmp_path, g):
+    out = tmp_path / "m.npz"
+    code, stdout, _ = call(capsys, "train", str(corpus), "--steps", "3", "--json", "--level",
+                           "word", "--max-vocab", "20", "--activation", g, "--optimizer", "adam",
+                           "--lr", "0.01", "--out", str(out), *TRAIN)
+    assert code == 0 and strict_json(stdout.strip())["steps"] == 3
+    model, vocab, meta = load_checkpoint(out)
+    assert model.activation == meta["config"]["activation"] == g and vocab.size == 20
+
+
 def test_divergence_exits_nonzero(capsys, corpus, tmp_path):
     code, _, stderr = call(capsys, "train", str(corpus), "--steps", "50", "--optimizer", "sgd",
                            "--lr", "1e307", "--clip-norm", "1e308", "--quiet",
@@ -178,6 +189,7 @@ def test_divergence_exits_nonzero(capsys, corpus, tmp_path):
     ["--lr", "-1"], ["--lr", "nan"], ["--lr", "inf"], ["--momentum", "1.5"], ["--clip", "0"],
     ["--clip-norm", "-2"], ["--init-std", "-1"], ["--val-fraction", "2"], ["--eval-every", "0"],
     ["--steps", "-5"], ["--seq-len", "5000"],  # longer than the corpus
+    ["--max-vocab", "1"],
 ])
 def test_train_bad_values(capsys, corpus, tmp_path, args):
     code, stdout, stderr = call(capsys, "train", str(corpus), "--out", str(tmp_path / "m.npz"),
@@ -192,6 +204,7 @@ def test_train_bad_values(capsys, corpus, tmp_path, args):
     [], ["train"], ["fly"], ["train", "c.txt", "--steps", "x"], ["train", "c.txt", "--bogus"],
     ["train", "c.txt", "--optimizer", "rmsprop"], ["train", "c.txt", "--clip", "1",
                                                    "--clip-norm", "1"],
+    ["train", "c.txt", "--activation", "softplus"], ["import", "m.safetensors"],
     ["sample"], ["sample", "m.npz", "-n", "lots"],
 ])
 def test_argparse_errors(capsys, args):

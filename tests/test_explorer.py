@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime.forward_msg_cache import populate_hash_if_needed
 from streamlit.testing.v1 import AppTest
 
 import rnn.model
@@ -131,6 +133,34 @@ def test_a_rerun_keeps_the_trace_and_the_view(monkeypatch):
     assert calls == [len("another text")]
 
 
+def element_message(el) -> ForwardMsg:
+    """The step view's element as Streamlit sends it, hashed by Streamlit's own rule."""
+    msg = ForwardMsg()
+    msg.delta.new_element.bidi_component.CopyFrom(el.proto)
+    populate_hash_if_needed(msg)
+    return msg
+
+
+def test_a_report_rerun_sends_a_reference_not_the_trace():
+    at = open_explorer()
+    (el,) = step_views(at)
+    first = element_message(el)
+    assert first.metadata.cacheable  # held by the browser, sent again as a reference
+    header, _ = received(at)
+    # the browser reports step 7 and neuron 9 (what take_browser_view does with the report)
+    at.session_state[state.EXPLORER_VIEW].from_browser(7, 9, header["T"], header["H"])
+    at.session_state["step"], at.session_state["neuron"] = 7, 9
+    at.run()
+    assert not at.exception
+    assert at.query_params["step"] == "7" and at.query_params["neuron"] == "9"
+    (el,) = step_views(at)
+    assert element_message(el).hash == first.hash  # the same element: no trace bytes again
+    at.session_state["step"] = 2  # the server moves the view: the browser must hear of it
+    at.run()
+    (el,) = step_views(at)
+    assert element_message(el).hash != first.hash and received(at)[0]["view"]["step"] == 2
+
+
 def test_typing_text_changes_view_and_url():
     at = open_explorer()
     at.session_state["step"] = 5
@@ -251,7 +281,7 @@ def test_link_reproduces_the_view():
         ({"step": "two"}, "step “two”"),
         ({"neuron": "128"}, "neuron “128”"),
         ({"neuron": "1.5e9"}, "neuron “1\\.5e9”"),
-        ({"model": "nope<script>"}, "model named “nope&lt;script\\>”"),
+        ({"model": "nope<script>"}, "model named “nope\\<script\\>”"),
         ({"colour": "pink"}, "colours “pink”"),
     ],
 )

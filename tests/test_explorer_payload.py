@@ -157,3 +157,37 @@ def test_colour_mode_falls_back_to_the_default():
     assert view.colour == "shared"
     view.set_colour("nonsense")
     assert view.colour == DEFAULT_COLOUR
+
+
+# -- what a rerun sends: the trace again only when its bytes change -------------------------
+
+def test_a_browser_move_leaves_the_payload_byte_for_byte():
+    model, vocab, _ = load_checkpoint(MODELS / "brackets.npz")
+    run = build_step_trace("brackets", model, vocab, "(([]))", SIGNED_STOPS)
+    T, H, shown = run.T, run.H, ("brackets", "(([]))")
+    view = ExplorerView()
+    view.follow(2, 5, T, H, shown)  # a link
+    sent = view.payload(run)
+    assert decode_payload(sent)[0]["view"] == {"step": 2, "neuron": 5, "colour": "own", "seq": 1}
+
+    # a report and the rerun it causes: the same bytes, so Streamlit sends a reference only
+    assert view.from_browser(4, 7, T, H)
+    view.follow(4, 7, T, H, shown)
+    assert (view.step, view.neuron) == (4, 7) and view.payload(run) == sent
+    view.follow(4, 7, T, H, shown)  # any other rerun (the weights opened): the same again
+    assert view.payload(run) == sent
+
+    # the server moves the view: new bytes, with the move and a new seq
+    view.follow(5, 7, T, H, shown)
+    moved = view.payload(run)
+    assert moved != sent
+    assert decode_payload(moved)[0]["view"] == {"step": 5, "neuron": 7, "colour": "own", "seq": 2}
+
+    # the colour mode and a new trace are new bytes too
+    view.set_colour("shared")
+    assert view.payload(run) != moved
+    other = build_step_trace("brackets", model, vocab, "(())", SIGNED_STOPS)
+    view.follow(5, 7, other.T, H, ("brackets", "(())"))
+    header, _ = decode_payload(view.payload(other))
+    assert header["trace_id"] == other.meta["trace_id"] != run.meta["trace_id"]
+    assert (header["view"]["step"], header["view"]["seq"]) == (0, 3)  # a new text: step 0

@@ -50,6 +50,27 @@ def test_text_heatmap_places_each_value_under_its_token():
     assert (shape.x0 + shape.x1) / 2 == cols[3] and (shape.y0 + shape.y1) / 2 == rows[3]
 
 
+def test_word_tokens_fill_cells_sized_to_the_word_and_long_words_are_cut():
+    tokens = ["The", " ", "incomprehensibilities", " ", "of", "\n", "cats"]
+    values = np.array([0.5, -0.5, 0.9, 0.1, -0.9, 0.0, 0.3])
+    rows, cols = text_layout(tokens, width=18)
+    # "The" 3 cells, " " 1, the long word cut to 12, " " 1: "of" would pass 18, so it wraps
+    assert cols.tolist() == [0, 3, 4, 16, 0, 2, 0] and rows.tolist() == [0, 0, 0, 0, 1, 1, 2]
+    fig = text_heatmap(tokens, values, width=18, zmax=1.0, mark=2)
+    z = np.array(fig.data[0].z, dtype=float)
+    assert_allclose(z[0, 0:3], 0.5) and np.isnan(z[0, 17:]).all()
+    assert_allclose(z[0, 4:16], 0.9)  # the cut word fills its 12 cells
+    hover = np.array(fig.data[0].customdata, dtype=object)
+    assert all("incomprehensibilities" in h for h in hover[0, 4:16])  # whole on hover
+    labels = sum((list(d.text) for d in fig.data if d.type == "scatter"), [])
+    assert "incomprehen…" in labels and "incomprehensibilities" not in labels
+    x_of = {t: x for d in fig.data if d.type == "scatter"
+            for t, x in zip(d.text, d.x, strict=True)}
+    assert x_of["The"] == 1.0 and x_of["incomprehen…"] == 9.5  # centred across its cells
+    shape = fig.layout.shapes[0]
+    assert (shape.x0, shape.x1) == (3.5, 15.5)
+
+
 def test_text_heatmap_light_letters_on_dark_cells():
     fig = text_heatmap(list("abcd"), np.array([-1.0, -0.1, 0.1, 1.0]), zmax=1.0)
     by_colour = {d.textfont.color: list(d.text) for d in fig.data if d.type == "scatter"}

@@ -8,9 +8,12 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from figures.home import SATURATED_A, tanh_figure
+from figures.home import SATURATED_A, activation_figure, saturated_ranges, tanh_figure
 from rnn import SATURATED
+from rnn.activation import ACTIVATIONS
+from rnn.analysis import SATURATED_SLOPE
 from tests.conftest import open_app
+from tests.reference import G
 
 
 def test_tanh_figure_draws_tanh_and_its_slope():
@@ -26,6 +29,22 @@ def test_tanh_figure_draws_tanh_and_its_slope():
     assert SATURATED_A == pytest.approx(1.8318, abs=1e-4)
     outside = np.abs(slope.x) > SATURATED_A
     assert np.all(slope.y[outside] < 1 - SATURATED**2) and np.all(slope.y[~outside] >= 0.0975)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_figure_draws_g_its_slope_and_where_it_saturates(name):
+    fig = activation_figure(ACTIVATIONS[name], a_max=4.0, n=401)
+    h, slope = fig.data
+    g, dg = G[name]  # the tests' own g and g'(a), written from a
+    np.testing.assert_allclose(h.y, g(h.x), atol=1e-12)
+    np.testing.assert_allclose(slope.y, dg(slope.x), atol=1e-12)
+    inside = np.zeros(len(h.x), bool)
+    for x0, x1 in saturated_ranges(name):
+        inside |= (h.x > x0) & (h.x < x1)
+    assert np.all(slope.y[inside] < SATURATED_SLOPE)
+    assert np.all(slope.y[~inside & (h.x != 0)] >= SATURATED_SLOPE - 1e-9)
+    assert len(fig.layout.shapes) == len(saturated_ranges(name))
+    assert name != "identity" or not fig.layout.shapes  # the identity never saturates
 
 
 def test_home_page_shows_the_equations_the_tanh_figure_and_the_views():

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from rnn import RNN, Backward, RNNError, Trace, softmax
-from tests.reference import ref_bptt, ref_forward, ref_loss, stack
+from rnn.activation import ACTIVATIONS
+from tests.reference import G, ref_bptt, ref_forward, ref_loss, stack
 
 PARAMS = ("W_i", "W_h", "b_h", "W_o", "b_o")
 FD_EPS = 1e-5  # central-difference step
@@ -30,10 +31,11 @@ def rel_err(num: np.ndarray, ana: np.ndarray) -> float:
     return 0.0 if denom == 0 else float(np.max(np.abs(num - ana)) / denom)
 
 
-def make_case(V: int, H: int, T: int, B: int | None, seed: int, std: float = 0.5):
+def make_case(V: int, H: int, T: int, B: int | None, seed: int, std: float = 0.5,
+              g: str = "tanh"):
     """A model with large-ish random weights and biases, random ids/targets and a nonzero h0."""
     rng = np.random.default_rng(seed)
-    model = RNN.create(V, H, seed=seed, init_std=std)
+    model = RNN.create(V, H, seed=seed, init_std=std, activation=g)
     model.b_h[:] = rng.normal(0, 0.3, H)
     model.b_o[:] = rng.normal(0, 0.3, V)
     shape = (T,) if B is None else (B, T)
@@ -137,8 +139,9 @@ def test_spectral_radius():
 
 @pytest.mark.parametrize("V,H,T", [(2, 1, 1), (4, 3, 6), (11, 7, 13)])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_forward_equations_and_reference(V, H, T, seed):
-    model, ids, _, h0 = make_case(V, H, T, None, seed)
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_forward_equations_and_reference(V, H, T, seed, g):
+    model, ids, _, h0 = make_case(V, H, T, None, seed, g=g)
     tr = model.forward(ids, h0)
     assert isinstance(tr, Trace)
     for name in ("Wi_x", "Wh_h", "a", "h"):
@@ -148,14 +151,14 @@ def test_forward_equations_and_reference(V, H, T, seed):
     assert np.array_equal(tr.ids, ids) and np.array_equal(tr.h0, h0)
     # the equations hold exactly as recorded
     np.testing.assert_allclose(tr.a, tr.Wi_x + tr.Wh_h + model.b_h, rtol=0, atol=1e-14)
-    np.testing.assert_allclose(tr.h, np.tanh(tr.a), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(tr.h, G[g][0](tr.a), rtol=0, atol=1e-15)
     np.testing.assert_allclose(tr.probs.sum(axis=-1), 1.0, rtol=0, atol=1e-13)
     assert (tr.probs > 0).all()
     np.testing.assert_allclose(tr.Wi_x, model.W_i[:, ids].T, rtol=0, atol=0)
     np.testing.assert_allclose(tr.h_prev, np.vstack([h0, tr.h[:-1]]), rtol=0, atol=0)
     np.testing.assert_array_equal(tr.h_last, tr.h[-1])
     # against the independent per-step reference
-    ref = ref_forward(*ref_args(model), ids, h0)
+    ref = ref_forward(*ref_args(model), ids, h0, g)
     for mine, theirs in [("Wi_x", "Wi_x"), ("Wh_h", "Wh_h"), ("a", "a"), ("h", "h"),
                          ("logits", "y"), ("probs", "p")]:
         np.testing.assert_allclose(getattr(tr, mine), stack(ref[theirs], T), rtol=0,
@@ -202,8 +205,9 @@ def test_forward_in_two_parts_equals_whole():
     np.testing.assert_allclose(np.vstack([first.h, second.h]), whole.h, rtol=0, atol=1e-15)
 
 
-def test_step_matches_forward():
-    model, ids, _, h0 = make_case(5, 4, 6, None, 4)
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_step_matches_forward(g):
+    model, ids, _, h0 = make_case(5, 4, 6, None, 4, g=g)
     tr = model.forward(ids, h0)
     h = h0
     for t, i in enumerate(ids):
@@ -298,10 +302,21 @@ def test_loss_of_huge_logits_is_finite():
 GRAD_CASES = [(3, 2, 1, None), (4, 3, 5, None), (5, 4, 7, None), (4, 3, 4, 2), (3, 2, 3, 3)]
 
 
+def assert_off_kinks(model: RNN, ids, h0) -> None:
+    """ReLU has a kink at a = 0: a central difference across it is no derivative, so a case is
+    valid only if every pre-activation stays farther from 0 than the step (the seeds do)."""
+    if model.activation == "relu":
+        a = model.forward(ids, h0).a
+        assert np.abs(a).min() > 10 * FD_EPS, "a pre-activation sits on ReLU's kink"
+
+
 @pytest.mark.parametrize("V,H,T,B", GRAD_CASES)
 @pytest.mark.parametrize("seed", [0, 7])
-def test_gradients_match_finite_differences(V, H, T, B, seed):
-    model, ids, targets, h0 = make_case(V, H, T, B, seed)
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_gradients_match_finite_differences(V, H, T, B, seed, g):
+    """Every parameter's gradient for every g, (T,) and (B, T) inputs, float64, rel. err < 1e-6."""
+    model, ids, targets, h0 = make_case(V, H, T, B, seed, g=g)
+    assert_off_kinks(model, ids, h0)
     loss, grads, h_last = model.loss_and_grads(ids, targets, h0)
     assert set(grads) == set(PARAMS)
     params = model.params()
@@ -319,10 +334,11 @@ def test_gradients_match_finite_differences(V, H, T, B, seed):
 
 @pytest.mark.parametrize("V,H,T", [(4, 3, 6), (8, 6, 10), (3, 5, 1)])
 @pytest.mark.parametrize("seed", [0, 3])
-def test_gradients_match_reference_bptt(V, H, T, seed):
-    model, ids, targets, h0 = make_case(V, H, T, None, seed)
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_gradients_match_reference_bptt(V, H, T, seed, g):
+    model, ids, targets, h0 = make_case(V, H, T, None, seed, g=g)
     bw = model.backward_full(ids, targets, h0)
-    ref_grads, ref_dh, ref_da, ref_dh0 = ref_bptt(*ref_args(model), ids, targets, h0)
+    ref_grads, ref_dh, ref_da, ref_dh0 = ref_bptt(*ref_args(model), ids, targets, h0, g=g)
     for name in PARAMS:
         np.testing.assert_allclose(bw.grads[name], ref_grads[name], rtol=0, atol=REF_TOL,
                                    err_msg=name)
@@ -332,22 +348,24 @@ def test_gradients_match_reference_bptt(V, H, T, seed):
 
 
 @pytest.mark.parametrize("B,T", [(2, 4), (3, 1)])
-def test_batch_gradients_are_row_sums_of_reference(B, T):
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_batch_gradients_are_row_sums_of_reference(B, T, g):
     """The batch loss is the mean over B*T tokens: its gradient is the sum of row BPTTs / (B T)."""
-    model, ids, targets, h0 = make_case(5, 4, T, B, seed=11)
+    model, ids, targets, h0 = make_case(5, 4, T, B, seed=11, g=g)
     _, grads, h_last = model.loss_and_grads(ids, targets, h0)
     want = {k: np.zeros_like(v) for k, v in model.params().items()}
     for b in range(B):
-        g, *_ = ref_bptt(*ref_args(model), ids[b], targets[b], h0[b], n_total=B * T)
+        grads_b, *_ = ref_bptt(*ref_args(model), ids[b], targets[b], h0[b], n_total=B * T, g=g)
         for k in want:
-            want[k] += g[k]
+            want[k] += grads_b[k]
     for k in PARAMS:
         np.testing.assert_allclose(grads[k], want[k], rtol=0, atol=REF_TOL, err_msg=k)
     assert h_last.shape == (B, 4)
 
 
-def test_backward_full_agrees_with_loss_and_grads():
-    model, ids, targets, h0 = make_case(6, 4, 5, 2, seed=5)
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_backward_full_agrees_with_loss_and_grads(g):
+    model, ids, targets, h0 = make_case(6, 4, 5, 2, seed=5, g=g)
     bw = model.backward_full(ids, targets, h0)
     loss, grads, _ = model.loss_and_grads(ids, targets, h0)
     assert isinstance(bw, Backward)
@@ -356,7 +374,7 @@ def test_backward_full_agrees_with_loss_and_grads():
         np.testing.assert_array_equal(bw.grads[k], grads[k])
     assert bw.dh.shape == bw.da.shape == (2, 5, 4) and bw.dh0.shape == (2, 4)
     tr = model.forward(ids, h0)
-    np.testing.assert_allclose(bw.da, (1 - tr.h**2) * bw.dh, rtol=0, atol=1e-16)
+    np.testing.assert_allclose(bw.da, G[g][1](tr.a) * bw.dh, rtol=0, atol=1e-16)
 
 
 def _loss_with_state_at(model: RNN, ids, targets, t: int, h_t: np.ndarray, n_total: int) -> float:
@@ -372,15 +390,17 @@ def _loss_with_state_at(model: RNN, ids, targets, t: int, h_t: np.ndarray, n_tot
     return float(total) / n_total
 
 
-def _loss_with_tanh_of(model: RNN, ids, targets, t: int, a_t: np.ndarray, n_total: int) -> float:
-    return _loss_with_state_at(model, ids, targets, t, np.tanh(a_t), n_total)
+def _loss_with_g_of(model: RNN, ids, targets, t: int, a_t: np.ndarray, n_total: int) -> float:
+    return _loss_with_state_at(model, ids, targets, t, G[model.activation][0](a_t), n_total)
 
 
 @pytest.mark.parametrize("V,H,T,B", [(4, 3, 6, None), (5, 4, 4, 2), (3, 2, 1, None)])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_dh_per_step_matches_finite_differences(V, H, T, B, seed):
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_dh_per_step_matches_finite_differences(V, H, T, B, seed, g):
     """dL/dh_t by perturbing the state after step t and continuing the forward pass from it."""
-    model, ids, targets, h0 = make_case(V, H, T, B, seed)
+    model, ids, targets, h0 = make_case(V, H, T, B, seed, g=g)
+    assert_off_kinks(model, ids, h0)
     bw = model.backward_full(ids, targets, h0)
     tr = model.forward(ids, h0)
     rows = [None] if B is None else range(B)
@@ -389,6 +409,7 @@ def test_dh_per_step_matches_finite_differences(V, H, T, B, seed):
         r_ids = ids if b is None else ids[b]
         r_tg = targets if b is None else targets[b]
         r_h = tr.h if b is None else tr.h[b]
+        r_a = tr.a if b is None else tr.a[b]
         r_dh = bw.dh if b is None else bw.dh[b]
         r_da = bw.da if b is None else bw.da[b]
         for t in range(T):
@@ -396,15 +417,17 @@ def test_dh_per_step_matches_finite_differences(V, H, T, B, seed):
             f = partial(_loss_with_state_at, model, r_ids, r_tg, t, h_t, N)
             err = rel_err(numeric_grad(f, h_t), r_dh[t])
             assert err < FD_TOL, f"dh[{b},{t}]: relative error {err:.2e}"
-            # dL/da_t: perturb a_t, i.e. the state h_t = tanh(a_t)
-            a_t = np.arctanh(r_h[t])
-            g = partial(_loss_with_tanh_of, model, r_ids, r_tg, t, a_t, N)
-            assert rel_err(numeric_grad(g, a_t), r_da[t]) < FD_TOL
+            # dL/da_t: perturb a_t, i.e. the state h_t = g(a_t)
+            a_t = r_a[t].copy()
+            f_a = partial(_loss_with_g_of, model, r_ids, r_tg, t, a_t, N)
+            assert rel_err(numeric_grad(f_a, a_t), r_da[t]) < FD_TOL
 
 
 @pytest.mark.parametrize("V,H,T,B", [(4, 3, 6, None), (5, 4, 3, 3)])
-def test_dh0_matches_finite_differences(V, H, T, B):
-    model, ids, targets, h0 = make_case(V, H, T, B, seed=9)
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_dh0_matches_finite_differences(V, H, T, B, g):
+    model, ids, targets, h0 = make_case(V, H, T, B, seed=9, g=g)
+    assert_off_kinks(model, ids, h0)
     bw = model.backward_full(ids, targets, h0)
     h0 = h0.copy()
     num = numeric_grad(lambda: model.loss(ids, targets, h0), h0)
@@ -423,8 +446,9 @@ def test_zero_h0_gives_zero_dW_h_from_first_step():
 
 
 @pytest.mark.parametrize("B", [None, 2])
-def test_float32_close_to_float64(B):
-    m64, ids, targets, h0 = make_case(6, 5, 7, B, seed=2)
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_float32_close_to_float64(B, g):
+    m64, ids, targets, h0 = make_case(6, 5, 7, B, seed=2, g=g)
     m32 = m64.copy(np.float32)
     tr32, tr64 = m32.forward(ids, h0), m64.forward(ids, h0)
     for name in ("Wi_x", "Wh_h", "a", "h", "logits", "probs"):
@@ -458,7 +482,63 @@ def test_step_loss_is_minus_log_p_of_each_target():
 
 
 def test_neg_log_of_zero_probability_is_finite():
-    from rnn.model import P_FLOOR, neg_log
+    from rnn.trace import P_FLOOR, neg_log
 
     assert neg_log(0.0) == pytest.approx(-np.log(P_FLOOR)) and np.isfinite(neg_log(0.0))
     assert neg_log(np.array([1.0, 0.5]))[1] == pytest.approx(np.log(2))
+
+
+# -- the activation g ---------------------------------------------------------------------------
+
+
+def test_default_activation_is_tanh_and_copies_keep_it():
+    assert RNN.create(4, 3).activation == "tanh"
+    m = RNN.create(4, 3, activation="relu")
+    assert m.copy().activation == m.copy(np.float32).activation == "relu"
+    assert m.g.name == "relu" and (m.g.low, m.g.high) == (0.0, None)
+    assert set(m.params()) == set(PARAMS)  # the activation is no parameter
+
+
+@pytest.mark.parametrize("bad", ["Tanh", "softplus", "", None, 3])
+def test_unknown_activation_is_refused(bad):
+    with pytest.raises(RNNError, match="tanh, relu, sigmoid, identity"):
+        RNN.create(4, 3, activation=bad)
+    with pytest.raises(RNNError, match="Unknown activation"):
+        RNN(**_arrays(), activation=bad)
+
+
+@pytest.mark.parametrize("g", ACTIVATIONS)
+def test_range_of_h_follows_g(g):
+    """h stays inside g's declared range, and the slope written in h equals g'(a)."""
+    model = RNN.create(7, 6, seed=1, init_std=2.0, activation=g)
+    tr = model.forward(np.arange(7))
+    act = model.g
+    if act.low is not None:
+        assert tr.h.min() >= act.low
+    if act.high is not None:
+        assert tr.h.max() <= act.high
+    np.testing.assert_allclose(act.slope(tr.h), G[g][1](tr.a), rtol=0, atol=1e-15)
+
+
+def test_relu_slope_at_zero_is_zero_as_in_pytorch():
+    act = RNN.create(3, 2, activation="relu").g
+    np.testing.assert_array_equal(act.slope(act.fn(np.array([-1.0, 0.0, 1e-300]))), [0, 0, 1])
+
+
+def test_sigmoid_of_huge_inputs_is_finite_without_warnings():
+    act = RNN.create(3, 2, activation="sigmoid").g
+    with np.errstate(all="raise"):
+        h = act.fn(np.array([-1e4, 0.0, 1e4]))
+    np.testing.assert_array_equal(h, [0.0, 0.5, 1.0])
+
+
+def test_h_range_follows_g():
+    """The colour range of h_t: -1..1 for tanh, 0..1 for sigmoid, the data's for ReLU/identity."""
+    h = np.array([[-0.5, 2.0], [0.25, np.nan]])
+    act = {name: RNN.create(3, 2, activation=name).g for name in ACTIVATIONS}
+    assert act["tanh"].h_range(h) == (-1.0, 1.0)
+    assert act["sigmoid"].h_range(h) == (0.0, 1.0)
+    assert act["relu"].h_range(h) == (0.0, 2.0)
+    assert act["identity"].h_range(h) == (-0.5, 2.0)
+    assert act["relu"].h_range(np.zeros((2, 2))) == (0.0, 1.0)  # never empty
+    assert [act[n].rest for n in ACTIVATIONS] == [0.0, 0.0, 0.5, 0.0]  # g(0)

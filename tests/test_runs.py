@@ -235,6 +235,26 @@ def test_the_number_of_runs_is_bounded(make):
         reg.create(FakeRun())
 
 
+def test_a_full_server_first_releases_runs_that_never_trained(make):
+    """Room for a newcomer comes from runs with no step that nobody looked at for a minute;
+    a run with steps, or one looked at lately, is never released for it."""
+    clock = Clock()
+    reg = make(clock=clock, max_runs=3)
+    trained, fresh = FakeRun(), FakeRun()
+    trained.steps = 5
+    t_trained = reg.create(trained)
+    t_empty = reg.create(FakeRun())
+    clock.now = runs.EMPTY_GRACE_S + 1
+    t_fresh = reg.create(fresh)  # a new visitor, seen just now
+    t_new = reg.create(FakeRun())  # full: the empty run unseen for a minute makes room
+    assert reg.attach(t_empty) is None
+    assert reg.attach(t_trained) is trained and reg.attach(t_fresh) is fresh
+    assert reg.attach(t_new) is not None
+    with pytest.raises(RunsFull, match="already keeps 3 training runs"):
+        reg.create(FakeRun())  # nothing left that may go: refused, nothing released
+    assert reg.attach(t_trained) is trained and reg.attach(t_fresh) is fresh
+
+
 def test_the_memory_of_runs_is_bounded():
     reg = RunRegistry(RunLimits(max_bytes=1000), chunk=chunk, pause=pause,
                       size=lambda run: 600, sweep_every_s=0.01)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from rnn import OPTIMIZERS, RNN, RNNError, TrainConfig, Trainer, Vocab, load_corpus
+from rnn.history import History
 from rnn.optim import global_norm
-from rnn.train import History
 
 HELLO = load_corpus("hello")
 ENGLISH = load_corpus("english")[:6000]
@@ -186,10 +186,11 @@ class Spy:
         self.calls: list[dict] = []
         trainer.model.loss_and_grads = self
 
-    def __call__(self, ids, targets, h0=None):
+    def __call__(self, ids, targets, h0=None, grad_scale=1.0):
         before = self.model.copy()
-        loss, grads, h_last = self.inner(ids, targets, h0)
+        loss, grads, h_last = self.inner(ids, targets, h0, grad_scale=grad_scale)
         self.calls.append({"x": ids.copy(), "y": targets.copy(), "h0": np.array(h0),
+                           "grad_scale": grad_scale,
                            "model": before, "loss": loss, "grads": {k: g.copy() for k, g in
                                                                     grads.items()},
                            "h_last": h_last.copy()})
@@ -471,7 +472,8 @@ def test_live_lr_and_clip_apply_to_the_next_step():
     before = {k: v.copy() for k, v in tr.params.items()}
     x, y = tr.train_ids[tr.starts[:, None] + tr.pos + tr.window][:, :-1], \
         tr.train_ids[tr.starts[:, None] + tr.pos + tr.window][:, 1:]
-    _, g, _ = tr.model.copy().loss_and_grads(x, y, tr.h.copy())
+    # the update follows the gradient of the loss summed over the window (T times the mean's)
+    _, g, _ = tr.model.copy().loss_and_grads(x, y, tr.h.copy(), grad_scale=tr.config.seq_len)
     tr.step()
     for k, p in tr.params.items():
         np.testing.assert_allclose(p, before[k] - 0.3 * np.clip(g[k], -0.01, 0.01), atol=1e-15)
@@ -500,3 +502,46 @@ def test_recover_continues_with_zeroed_sgd_velocity():
     assert all(not v.any() for v in tr.optimizer.state["velocity"].values())
     n = tr.steps
     assert tr.train(5) == 5 and tr.steps == n + 5
+
+
+# -- activation g and the vocabulary cap -----------------------------------------------------
+
+
+@pytest.mark.parametrize("g", ["tanh", "relu", "sigmoid", "identity"])
+def test_each_activation_trains_resumes_and_is_saved(tmp_path, g):
+    cfg = small(activation=g, optimizer="adam", lr=0.01, clip_norm=1.0)
+    a = Trainer(ENGLISH, cfg)
+    assert a.model.activation == g
+    a.train(10)
+    a.save(tmp_path / "m.npz")
+    b = Trainer.resume(tmp_path / "m.npz", ENGLISH)
+    assert b.model.activation == b.config.activation == g
+    a.train(5)
+    b.train(5)
+    assert_same_run(a, b)
+    first = a.history.loss[0]
+    assert np.mean(a.history.loss[-5:]) < first, "no learning at all"
+
+
+def test_a_given_model_keeps_its_activation():
+    vocab = Vocab.build(ENGLISH)
+    model = RNN.create(vocab.size, 12, activation="relu")
+    with pytest.raises(RNNError, match="keeps its activation"):
+        Trainer(ENGLISH, small(), model=model, vocab=vocab)
+    trainer = Trainer(ENGLISH, small(activation="relu"), model=model, vocab=vocab)
+    assert trainer.model.g.name == "relu"
+
+
+def test_word_vocabulary_cap_and_unk_rate():
+    full = Trainer(ENGLISH, small(level="word"))
+    assert full.unk_rate == 0.0
+    capped = Trainer(ENGLISH, small(level="word", max_vocab=50))
+    assert capped.vocab.size == 50 and capped.model.vocab_size == 50
+    want = float(np.mean(capped.vocab.encode(ENGLISH)[: len(capped.train_ids)] == 0))
+    assert capped.unk_rate == pytest.approx(want) and 0.1 < capped.unk_rate < 0.9
+
+
+@pytest.mark.parametrize("field,value", [("activation", "softplus"), ("max_vocab", 1)])
+def test_bad_activation_or_cap(field, value):
+    with pytest.raises(RNNError):
+        Trainer(ENGLISH, small(**{field: value}))

@@ -12,30 +12,21 @@ from streamlit.testing.v1 import AppTest
 
 from rnn import TrainConfig, Trainer, load_corpus
 from session import checkpoints, training
-from tests.conftest import errors, open_app, plotly_array
+from tests.conftest import errors, open_app, plotly_array, set_widget
 from ui import state, train_settings
 
 SMALL = {"train_hidden": 16, "train_seq_len": 10}  # quick steps
 # the Trainer the page builds with SMALL and its other defaults (ui/train_settings.py DEFAULTS)
-PAGE_CONFIG = {"hidden_size": 16, "seq_len": 10, "batch_size": 16}
+PAGE_CONFIG = {"hidden_size": 16, "seq_len": 10}  # the rest: TrainConfig's defaults
 
 
 def _open(**widgets) -> AppTest:
     at = open_app("pages/train.py")
     for key, value in {**SMALL, **widgets}.items():
-        _set(at, key, value)
+        set_widget(at, key, value)
     return at
 
 
-def _set(at, key, value) -> None:
-    for kind in ("number_input", "select_slider", "selectbox", "radio", "text_area", "slider"):
-        found = [w for w in getattr(at, kind) if w.key == key]
-        if found:
-            found[0].set_value(value)
-            at.run()
-            assert not at.exception, errors(at)
-            return
-    raise KeyError(key)
 
 
 def _click(at, key) -> None:
@@ -86,8 +77,8 @@ def test_settings_map_widget_values_to_a_config():
     values = {**train_settings.DEFAULTS, "train_hidden": 16.0, "train_clip": "off",
               "train_val_fraction": 0.15000000000000002, "train_target": 300}
     s = train_settings.settings_from(values)
-    assert s.config == TrainConfig(hidden_size=16, seq_len=25, batch_size=16,
-                                   optimizer="adagrad", lr=0.1, init_std=0.01, seed=0,
+    assert s.config == TrainConfig(hidden_size=16, seq_len=25, batch_size=32,
+                                   optimizer="adam", lr=0.003, init_std=0.01, seed=0,
                                    val_fraction=0.15, clip=None)
     assert type(s.config.hidden_size) is int
     assert (s.temperature, s.sample_every, s.target) == (0.8, 500, 300)
@@ -171,7 +162,7 @@ def test_architecture_change_asks_before_discarding_the_run():
     at = _open()
     _click(at, "train_step")
     old = _run(at)
-    _set(at, "train_hidden", 24)
+    set_widget(at, "train_hidden", 24)
     assert _run(at) is old and old.trainer.config.hidden_size == 16  # kept, not applied
     assert "hidden size" in _texts(at)
     _click(at, "train_step")  # the current run keeps training meanwhile
@@ -184,7 +175,7 @@ def test_architecture_change_asks_before_discarding_the_run():
 def test_keep_puts_the_settings_back():
     at = _open()
     _click(at, "train_step")
-    _set(at, "train_seq_len", 30)
+    set_widget(at, "train_seq_len", 30)
     _click(at, "train_keep")
     assert at.number_input(key="train_seq_len").value == 10
     assert _run(at).steps == 1 and not [w for w in at.button if w.key == "train_confirm"]
@@ -194,8 +185,8 @@ def test_learning_rate_and_clipping_apply_live():
     at = _open()
     _click(at, "train_step")
     run = _run(at)
-    _set(at, "train_lr", 0.01)
-    _set(at, "train_clip", "off")
+    set_widget(at, "train_lr", 0.01)
+    set_widget(at, "train_clip", "off")
     assert _run(at) is run and run.steps == 1
     assert run.trainer.config.lr == run.trainer.optimizer.lr == 0.01
     assert run.trainer.config.clip is None
@@ -204,7 +195,7 @@ def test_learning_rate_and_clipping_apply_live():
 def test_divergence_is_caught_and_the_last_good_model_kept():
     at = _open(train_optimizer="sgd")
     _click(at, "train_step")
-    _set(at, "train_lr", 50.0)
+    set_widget(at, "train_lr", 50.0)
     seen = {}
     for _ in range(100):
         run = _run(at)
@@ -219,7 +210,7 @@ def test_divergence_is_caught_and_the_last_good_model_kept():
     for k, p in run.trainer.model.params().items():
         assert np.all(np.isfinite(p))
         np.testing.assert_array_equal(p, seen[run.steps - 1][k])
-    _set(at, "train_lr", 0.01)
+    set_widget(at, "train_lr", 0.01)
     assert not at.button(key="train_continue").disabled
     _click(at, "train_continue")
     assert not run.trainer.diverged and run.playing
@@ -238,8 +229,8 @@ def test_bad_pasted_corpora_get_messages_and_keep_the_run(text, words):
     at = _open()
     _click(at, "train_step")
     run = _run(at)
-    _set(at, "train_source", "Paste text")
-    _set(at, "train_paste", text)
+    set_widget(at, "train_source", "Paste text")
+    set_widget(at, "train_paste", text)
     assert words in _texts(at)
     assert _run(at) is run and run.steps == 1
 
@@ -247,9 +238,9 @@ def test_bad_pasted_corpora_get_messages_and_keep_the_run(text, words):
 def test_pasted_corpus_asks_then_trains_on_it():
     at = _open()
     _click(at, "train_step")
-    _set(at, "train_source", "Paste text")
+    set_widget(at, "train_source", "Paste text")
     text = "the cat sat on the mat. " * 40
-    _set(at, "train_paste", text)
+    set_widget(at, "train_paste", text)
     assert "corpus" in _texts(at)
     _click(at, "train_confirm")
     run = _run(at)
@@ -339,7 +330,7 @@ def test_bad_uploaded_corpora_get_messages_and_keep_the_run(data, words):
     at = _open()
     _click(at, "train_step")
     run = _run(at)
-    _set(at, "train_source", "Upload a .txt file")
+    set_widget(at, "train_source", "Upload a .txt file")
     _upload(at, "train_upload", "bad.txt", data)
     assert words in _texts(at)
     assert _run(at) is run and run.steps == 1
@@ -347,7 +338,7 @@ def test_bad_uploaded_corpora_get_messages_and_keep_the_run(data, words):
 
 def test_uploaded_corpus_is_used_after_confirming():
     at = _open()
-    _set(at, "train_source", "Upload a .txt file")
+    set_widget(at, "train_source", "Upload a .txt file")
     text = "Über den Wolken muss die Freiheit wohl grenzenlos sein. " * 20
     _upload(at, "train_upload", "lied.txt", text.encode("utf-8"))
     run = _run(at)  # step 0: nothing to lose, so the new corpus applies at once
@@ -386,7 +377,7 @@ def test_bad_checkpoint_upload_gets_a_message_and_keeps_the_run(data):
 
 def test_step_target_stops_the_run_and_shows_progress():
     at = _open()
-    _set(at, "train_target", 30)
+    set_widget(at, "train_target", 30)
     _click(at, "train_play")
     run = _run(at)
     _until(lambda: not run.playing, "the target")

@@ -130,3 +130,9 @@ def test_display_token_has_one_glyph_per_white_space(tok, shown):
 def test_unit_name_follows_the_level():
     assert Vocab.build("ab").unit_name == "character"
     assert Vocab.build("a b", "word").unit_name == "word"
+
+
+def test_display_token_cuts_long_words():
+    assert display_token("extraordinarily", 8) == "extraor…"
+    assert display_token("cat", 8) == "cat" and display_token("abc", 1) == "a…"
+    assert display_token("  \n", 2) == "␣…"

@@ -21,7 +21,7 @@ from session.run_models import shared_entry, trained_entry
 
 from . import state
 from .explorer import write_url
-from .widgets import escape_markdown
+from .markdown import escape_markdown
 
 SCALED_KEY = re.compile(r"(.+)-x([0-9.]+)")  # session.shelf.Shelf.use_scale's keys
 

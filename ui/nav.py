@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from threadpoolctl import threadpool_limits
 
 from . import links, runs, state
@@ -57,9 +58,12 @@ def run_app() -> None:
 
 def require_app() -> None:
     """Rerun through app.py when a page was started on its own (once per session); then make
-    sure the session's objects exist, and what every page shares: the run and the model a
-    link names, the sidebar's run indicator."""
+    sure the session's objects exist, carry widget values over from the last page, and set up
+    what every page shares: the run and the model a link names, the sidebar's run indicator."""
     state.init()
+    state.watch_session()
+    ctx = get_script_run_ctx()
+    state.keep_widgets(ctx.page_script_hash if ctx else "")
     if not getattr(_frame, "inside", False) and state.once(state.NAV_REDIRECTED):
         st.navigation(pages(), position="hidden")  # leaves the old pages/ folder mode for good
         st.rerun()

@@ -20,7 +20,7 @@ from session.runs import State, Status
 from session.shelf import ModelEntry
 
 from . import state
-from .widgets import escape_markdown
+from .markdown import escape_markdown
 
 INDICATOR_EVERY_S = 1.0  # the sidebar indicator's refresh while the run trains or waits
 
@@ -109,8 +109,8 @@ def run_indicator_ui() -> None:
         p = train_view.progress(run)
         with st.container(border=True, key="run_indicator"):
             loss = "–" if p.loss != p.loss else f"{p.loss:.3f}"
-            st.markdown(f"**Your run** · {escape_markdown(run.corpus_name)}  \n"
-                        f"step **{p.steps:,}** · loss {loss}")
+            st.markdown(f"**Your run** · {escape_markdown(run.corpus_name)}")
+            st.markdown(f"step **{p.steps:,}** · loss {loss}")
             status_ui(now)
             if now.state != State.PAUSED:
                 st.button("Pause", key="run_indicator_pause", on_click=pause,

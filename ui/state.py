@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from session import server
 from session.cache import Memo
@@ -40,6 +41,26 @@ TRAIN_NOTICE = "train_notice"  # what resuming a checkpoint did
 ATLAS_CLICKED = "atlas_clicked"  # the atlas grid's selection already applied
 EXPLORER_URL_READ = "explorer_url_read"  # the Explorer took its view from the URL once
 EXPLORER_VIEW = "explorer_view"  # session.explorer.ExplorerView: step, neuron, colours, seq
+HELD = (SHELF, MEMO, TRAIN_CORPUS_NOW)  # what a session holds that weighs: models, cached
+# results, the corpus text. Its training run is not here: the server's run registry holds it
+# under RUN_TOKEN, so that it outlives a reload (session/runs.py releases it when left alone).
+KEPT = "kept_widgets"  # {widget key: its last value}, carried across pages (keep_widgets)
+KEPT_PAGE = "kept_page"  # the page the last full script run drew
+
+# Every widget whose value must survive a visit to a page that does not draw it. Streamlit drops
+# the state of a widget a run did not draw; persist_state="session" covers only some widget
+# kinds, and in 1.67 it still lost a value preset before the widget's first run (the text from
+# a link was empty on the next page). So keep_widgets carries these by hand.
+KEPT_WIDGETS = (
+    "text", "step", "neuron", "explorer_colour",  # every page's text; the Explorer
+    "space_dims", "space_cloud", "space_t",  # Hidden-state space
+    "bptt_t", "bptt_matrix",  # Backprop through time
+    "atlas_source", "atlas_text", "atlas_unit",  # Neuron atlas
+    "train_source", "train_corpus", "train_paste", "train_hidden", "train_seq_len",
+    "train_batch", "train_optimizer", "train_init_std", "train_seed", "train_val_fraction",
+    "train_lr", "train_clip", "train_temperature", "train_sample_every", "train_target",
+    "train_activation", "train_level", "train_max_vocab", "home_g",  # g and word tokens
+)
 
 
 def _state(state: Any = None) -> Any:
@@ -56,6 +77,61 @@ def init(defaults: Mapping[str, Any] | None = None, state: Any = None) -> None:
     for key, value in (defaults or {}).items():
         if key not in s:
             s[key] = value
+
+
+def keep_widgets(page: str, state: Any = None) -> None:
+    """Carry every KEPT_WIDGETS value across page changes; call before a page draws anything.
+
+    Each full run of a page records the values it finds (the edit that caused the run is among
+    them). The first run of another page writes each kept value back as if set from code: a
+    widget drawn on this page starts from it, one that is not keeps it for later. That run
+    records nothing: in it Streamlit can report a widget's value from before its first edit
+    (a pasted corpus read back as "" in the browser).
+    """
+    s = _state(state)
+    kept = s[KEPT] if KEPT in s else {}
+    switched = s.get(KEPT_PAGE) != page
+    for key in KEPT_WIDGETS:
+        if switched and key not in kept and key in s:  # set but never recorded (a link's
+            kept[key] = s[key]  # text, on the page's first run): the best we know
+        if switched and key in kept:
+            s[key] = kept[key]
+        elif key in s:
+            kept[key] = s[key]
+    s[KEPT] = kept
+    s[KEPT_PAGE] = page
+
+
+# -- the end of a session ------------------------------------------------------------------------
+
+
+def release_session(s: Any) -> None:
+    """The browser has gone: drop what the session holds (``HELD``).
+
+    Streamlit keeps a disconnected session's state for a reconnect and frees it only when
+    another session next touches its store, minutes later at best (the tester saw 7 GB held four
+    minutes after closing the browser). Widget values stay; a session that reconnects starts
+    with fresh models. The run is not stopped: a reload is a disconnect too, and the run must be
+    there when the page comes back with its ``?run=`` token. The registry pauses a run nobody
+    looks at and releases it later (``session.runs``).
+    """
+    for key in HELD:
+        if key in s:
+            del s[key]
+
+
+@st.cache_resource(scope="session", on_release=release_session, show_spinner=False,
+                   max_entries=1)
+def _session_handle() -> Any:
+    """This session's state, kept so that ``release_session`` can reach it from Streamlit's
+    event loop: a session-scoped resource is released the moment its session disconnects."""
+    return get_script_run_ctx().session_state
+
+
+def watch_session() -> None:
+    """Have this session's objects released when its browser disconnects (once per run)."""
+    if get_script_run_ctx() is not None:
+        _session_handle()
 
 
 # -- the session's objects -----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from session import checkpoints, limits, train_view, training
 from session.run_models import trained_entry
 
 from . import runs, state
+from .markdown import escape_markdown
 from .train_settings import SOURCES, CorpusChoice, Settings, sync_widgets
 
 
@@ -122,7 +123,8 @@ def _resume_upload() -> None:
                                      temperature=state.widget("train_temperature"),
                                      sample_every=state.widget("train_sample_every"))
     except RNNError as e:  # the current run is kept
-        state.set_value(state.TRAIN_MESSAGE, f"Could not continue from {up.name}: {e}")
+        state.set_value(state.TRAIN_MESSAGE,
+                        f"Could not continue from {escape_markdown(up.name)}: {e}")
         return
     try:
         state.set_train_run(run)
@@ -130,7 +132,8 @@ def _resume_upload() -> None:
         state.set_value(state.TRAIN_MESSAGE, str(e))
         return
     sync_widgets(run.trainer.config)
-    state.set_value(state.TRAIN_NOTICE, run.resumed)
+    state.set_value(state.TRAIN_NOTICE, run.resumed.replace(  # names the corpus, maybe a file
+        run.corpus_name, escape_markdown(run.corpus_name)))
 
 
 # -- widgets -----------------------------------------------------------------------------------
@@ -169,7 +172,8 @@ def controls_ui(run: training.TrainRun) -> None:
     c[3].button("Reset", key="train_reset", icon=":material/restart_alt:",
                 on_click=_request_new_run, width="stretch",
                 help="Start over from step 0 with the settings on the left.")
-    c[4].caption(f"{run.corpus_name} · H={tr.config.hidden_size}, T={tr.config.seq_len}, "
+    c[4].caption(f"{escape_markdown(run.corpus_name)} · H={tr.config.hidden_size}, "
+                 f"T={tr.config.seq_len}, "
                  f"B={tr.config.batch_size}, {tr.config.optimizer}, lr {tr.config.lr:g}, "
                  f"clip {'off' if tr.config.clip is None else f'{tr.config.clip:g}'}")
 
@@ -255,7 +259,8 @@ def metrics_ui(run: training.TrainRun) -> None:
     m[2].metric("Val. loss (nats)", _nats(p.val_loss), _bits(p.val_loss, unit), delta_color="off",
                 delta_arrow="off",
                 help="Loss on the held-out tail of the corpus, which is never trained on.")
-    m[3].metric("Chars/s", _short(p.chars_per_s), help="Training speed over the last 100 steps.")
+    m[3].metric("Chars/s", _short(p.chars_per_s),
+                help="Training speed over the last 3 seconds of training (at least 100 steps).")
     m[4].metric("Time", f"{p.seconds:,.1f} s", help="Training time so far, pauses excluded.")
     if p.fraction is not None:
         left = f" · about {p.seconds_left:,.0f} s left" if p.seconds_left else ""

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from rnn import CORPORA, OPTIMIZERS, RNNError, TrainConfig, load_corpus
+from rnn import ACTIVATIONS, CORPORA, OPTIMIZERS, RNNError, TrainConfig, Vocab, load_corpus
+from rnn.config import MAX_SEED, MAX_VAL_FRACTION
 from rnn.train import text_digest
 from session import limits, runs, server, training
 
@@ -23,20 +24,28 @@ from . import state
 
 SOURCES = ("Built-in", "Paste text", "Upload a .txt file")
 LR_OPTIONS = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0)
-DEFAULT_LR = {"adagrad": 0.1, "adam": 0.003, "sgd": 0.3}
+# a good learning rate per optimizer, for the Trainer's gradient of the loss summed over a window
+DEFAULT_LR = {"adagrad": 0.1, "adam": 0.003, "sgd": 0.01}
+_RECIPE = TrainConfig()  # the default recipe (rnn/train.py, from benchmarks/time_to_loss.py)
 INIT_OPTIONS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
 CLIP_OPTIONS = ("off", 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0)
 SAMPLE_EVERY = (25, 50, 100, 200, 500, 1000, 2000, 5000)
+LEVELS = {"char": "characters", "word": "words"}
+MAX_VOCAB_OPTIONS = (50, 100, 200, 500, 1000)  # the word vocabulary's size cap (limits too)
 DEFAULTS = {  # widget key -> default value
     "train_source": SOURCES[0], "train_corpus": "english", "train_paste": "",
-    "train_hidden": 100, "train_seq_len": 25, "train_batch": 16, "train_optimizer": "adagrad",
-    "train_init_std": 0.01, "train_seed": 0, "train_val_fraction": 0.1, "train_lr": 0.1,
-    "train_clip": 5.0, "train_temperature": 0.8, "train_sample_every": 500, "train_target": 0,
+    "train_hidden": _RECIPE.hidden_size, "train_seq_len": _RECIPE.seq_len,
+    "train_batch": _RECIPE.batch_size, "train_optimizer": _RECIPE.optimizer,
+    "train_init_std": _RECIPE.init_std, "train_seed": 0, "train_val_fraction": 0.1,
+    "train_lr": _RECIPE.lr, "train_clip": _RECIPE.clip, "train_temperature": 0.8,
+    "train_sample_every": 500, "train_target": 0,
+    "train_activation": _RECIPE.activation, "train_level": "char", "train_max_vocab": 500,
 }
 CONFIG_KEYS = {"hidden_size": "train_hidden", "seq_len": "train_seq_len",
                "batch_size": "train_batch", "optimizer": "train_optimizer",
                "init_std": "train_init_std", "seed": "train_seed",
-               "val_fraction": "train_val_fraction", "lr": "train_lr"}  # TrainConfig field -> key
+               "val_fraction": "train_val_fraction", "lr": "train_lr",
+               "activation": "train_activation", "level": "train_level"}  # field -> widget key
 
 
 @dataclass
@@ -71,7 +80,10 @@ def settings_from(values: Mapping) -> Settings:
                          batch_size=int(v["batch_size"]), optimizer=v["optimizer"],
                          lr=float(v["lr"]), init_std=float(v["init_std"]), seed=int(v["seed"]),
                          val_fraction=round(float(v["val_fraction"]), 4),
-                         clip=None if clip == "off" else float(clip))
+                         clip=None if clip == "off" else float(clip),
+                         activation=v["activation"], level=v["level"],
+                         max_vocab=int(values["train_max_vocab"]) if v["level"] == "word"
+                         else None)
     return Settings(config, float(values["train_temperature"]),
                     int(values["train_sample_every"]), int(values["train_target"]))
 
@@ -81,6 +93,8 @@ def sync_widgets(config: TrainConfig) -> None:
     for field, key in CONFIG_KEYS.items():
         state.preset(key, getattr(config, field))
     state.preset("train_clip", "off" if config.clip is None else config.clip)
+    if config.max_vocab is not None:
+        state.preset("train_max_vocab", config.max_vocab)
 
 
 def _optimizer_changed() -> None:
@@ -106,9 +120,10 @@ def corpus_ui() -> CorpusChoice | None:
                                 placeholder=f"At least {limits.MIN_CORPUS_CHARS} characters")
             name = "pasted text"
         else:
-            mb = limits.MAX_CORPUS_BYTES // 2**20
+            mb = limits.MAX_CORPUS_MB
             up = st.file_uploader(f"A UTF-8 .txt file (at most {mb} MB)", type=["txt"],
-                                  key="train_upload", max_upload_size=mb)
+                                  key="train_upload", max_upload_size=mb,
+                                  help=f"{mb} MB = {limits.MAX_CORPUS_BYTES:,} bytes.")
             if up is None:
                 st.info("Choose a .txt file to train on.")
                 return None
@@ -116,17 +131,35 @@ def corpus_ui() -> CorpusChoice | None:
             name = f"file {up.name}"
         limits.check_corpus(text)
     except RNNError as e:
-        st.error(str(e))
+        st.error(str(e))  # the checks' own words; the file's name is not in them
         return None
     return CorpusChoice(name, text, text_digest(text))
 
 
-def corpus_info_ui(text: str, val_fraction: float) -> None:
-    n_val = int(len(text) * val_fraction)
+def word_vocab_info(text: str, max_vocab: int) -> tuple[int, int, float]:
+    """Tokens in the text, the size of its capped word vocabulary, and the share of the text's
+    tokens that become <unk> under that cap."""
+    vocab = Vocab.build(text, "word", max_vocab)
+    ids = vocab.encode(text)
+    return len(ids), vocab.size, float((ids == 0).mean()) if len(ids) else 0.0
+
+
+def corpus_info_ui(text: str, config: TrainConfig) -> None:
+    n_val = int(len(text) * config.val_fraction)
     size = len(text.encode("utf-8"))
-    st.caption(f"{len(text):,} characters ({size / 1024:,.1f} KB), "
-               f"vocabulary {len(set(text)) + 1} tokens (with <unk>); "
-               f"{len(text) - n_val:,} for training, the last {n_val:,} held out for validation.")
+    if config.level == "word":
+        n, V, unk = state.cached("train_word_vocab", (text_digest(text), config.max_vocab),
+                                 lambda: word_vocab_info(text, config.max_vocab))
+        st.caption(f"{len(text):,} characters ({size / 1024:,.1f} KB), {n:,} word tokens "
+                   f"(words, runs of spaces, punctuation marks); vocabulary {V} tokens (the "
+                   f"{V - 1} most frequent, with <unk>): **{unk:.1%} of the text is <unk>**. "
+                   "The last "
+                   f"{config.val_fraction:.0%} is held out for validation.")
+    else:
+        st.caption(f"{len(text):,} characters ({size / 1024:,.1f} KB), "
+                   f"vocabulary {len(set(text)) + 1} tokens (with <unk>); "
+                   f"{len(text) - n_val:,} for training, the last {n_val:,} held out for "
+                   "validation.")
     with st.expander("Preview"):
         st.code(text[:800] + ("…" if len(text) > 800 else ""), language=None, wrap_lines=True)
 
@@ -146,8 +179,21 @@ def settings_ui() -> Settings:
                  on_change=_optimizer_changed, help="Picking one sets its usual learning rate.")
     c1.select_slider("Initial weight scale", _with(INIT_OPTIONS, state.widget("train_init_std")),
                      key="train_init_std", help="Weights start as N(0, scale²).")
-    c2.number_input("Seed", 0, 2**31 - 1, key="train_seed")
-    st.slider("Held out for validation", 0.0, 0.5, step=0.05, key="train_val_fraction",
+    c2.number_input("Seed", 0, MAX_SEED, key="train_seed")  # the CLI's range too
+    c1.selectbox("Activation g", list(ACTIVATIONS), key="train_activation",
+                 help="h_t = g(a_t): tanh (the usual choice, −1 … 1), relu (max(0, a), "
+                      "unbounded), sigmoid (0 … 1, slope at most 1/4), identity (a linear RNN). "
+                      "Home shows each one and its slope.")
+    c2.radio("Tokens", list(LEVELS), key="train_level", format_func=LEVELS.get, horizontal=True,
+             help="Characters, or words: a word, a run of spaces or a punctuation mark is one "
+                  "token.")
+    if state.widget("train_level") == "word":
+        st.select_slider("Word vocabulary: at most", _with(MAX_VOCAB_OPTIONS,
+                                                           state.widget("train_max_vocab")),
+                         key="train_max_vocab",
+                         help="The most frequent word tokens are kept; all others are read as "
+                              "<unk>. A bigger vocabulary means bigger W_i and W_o (V x H).")
+    st.slider("Held out for validation", 0.0, MAX_VAL_FRACTION, step=0.05, key="train_val_fraction",
               format="%.2f", help="The tail of the corpus that is never trained on.")
     st.markdown("**Learning and sampling** · these apply to the running network")
     c1, c2 = st.columns(2)
@@ -173,10 +219,16 @@ def limits_ui() -> None:
     lim = server.runs().limits
     with st.expander("Limits on this server"):
         st.markdown(
-            f"- corpus: at most {limits.MAX_CORPUS_BYTES // 2**20} MB of UTF-8 text, at least "
-            f"{limits.MIN_CORPUS_CHARS} characters\n"
+            f"- corpus: at most {limits.MAX_CORPUS_MB} MB ({limits.MAX_CORPUS_BYTES:,} bytes) of "
+            f"UTF-8 text, at least {limits.MIN_CORPUS_CHARS} characters; the "
+            f"{limits.MAX_TRAIN_VOCAB - 1} most frequent characters are learned, any other is "
+            "read as the unknown token\n"
             f"- hidden size ≤ {limits.MAX_HIDDEN}, sequence length ≤ "
             f"{limits.MAX_SEQ_LEN}, batch size ≤ {limits.MAX_BATCH}\n"
+            f"- an uploaded checkpoint: at most {limits.MAX_CHECKPOINT_MB} MB "
+            f"({limits.MAX_CHECKPOINT_BYTES:,} bytes), hidden size ≤ {limits.MAX_HIDDEN}, "
+            f"vocabulary ≤ {limits.MAX_TRAIN_VOCAB} tokens to train "
+            f"(≤ {limits.MAX_VOCAB} to look at on the other pages)\n"
             f"- one run per session; it trains on the server in chunks of "
             f"{training.CHUNK_SECONDS:g} s (so pause answers quickly), also while you are on "
             f"other pages; at most {lim.max_training} runs train at once on this server (the "

@@ -11,7 +11,6 @@ the session (``ui.state``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -21,16 +20,10 @@ from session.limits import MAX_CHECKPOINT_MB
 from session.shelf import ModelEntry, entry_from_upload
 
 from . import state
+from .markdown import escape_markdown
 
 DEFAULT_TEXT = "The keeper climbed the stairs to light the lamp."
 MAX_CHARS = 500  # longer text is cut: the views stay readable and fast
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$:])")  # markdown, LaTeX $, :emoji:
-
-
-def escape_markdown(text: str) -> str:
-    """User text made safe for ``st.markdown``: markdown marks escaped, HTML shown as text."""
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("<", "&lt;").replace("\n", " ")
 
 
 def quote_token(tok: str) -> str:
@@ -49,7 +42,7 @@ def model_summary(entry: ModelEntry) -> str:
     """One markdown line about a model: title, size, vocabulary and validation loss."""
     m, v = entry.model, entry.vocab
     parts = [f"**{escape_markdown(entry.label)}**", f"H = {m.hidden_size} hidden neurons",
-             f"V = {v.size} {v.unit_name}s"]
+             f"h = {m.g.formula}", f"V = {v.size} {v.unit_name}s"]
     if entry.meta.val_loss is not None:
         parts.append(f"validation loss {entry.meta.val_loss:.3f} nats per {v.unit_name}")
     return " · ".join(parts)
@@ -60,23 +53,35 @@ def _pick(key: str) -> None:
 
 
 def _upload_ui(key: str) -> None:
-    """Checkpoint uploader: a good file becomes the current model, a bad one gets a message."""
+    """Model uploader: a checkpoint (.npz) or a PyTorch nn.RNN (.safetensors, with its
+    vocabulary in the file or as a JSON list beside it). A good file becomes the current model,
+    a bad one gets a message."""
     up_key, done_key, err_key = f"{key}_upload", f"{key}_upload_done", f"{key}_upload_error"
     file = st.file_uploader(
-        "Upload a checkpoint (.npz)", type=["npz"], key=up_key,
-        max_upload_size=MAX_CHECKPOINT_MB,
-        help="A file saved by RNN Explorer (Train page → download, or `python -m rnn train`).",
+        "Upload a checkpoint (.npz) or a PyTorch model (.safetensors)",
+        type=["npz", "safetensors"], key=up_key, max_upload_size=MAX_CHECKPOINT_MB,
+        help="A file saved by RNN Explorer (Train page → download, or `python -m rnn train`), "
+             "or a single-layer torch.nn.RNN with its output nn.Linear saved with "
+             "safetensors under PyTorch's own names (weight_ih_l0, ..., fc.weight, fc.bias).",
     )
+    vocab_file = st.file_uploader(
+        "Its vocabulary (.json), if the .safetensors file has none", type=["json"],
+        key=f"{key}_vocab", max_upload_size=MAX_CHECKPOINT_MB,
+        help="A JSON list of the tokens, in the order of the model's one-hot inputs.",
+    ) if file is not None and file.name.lower().endswith(".safetensors") else None
     if file is None:
         return
-    if state.is_new(done_key, file.file_id):  # each upload is read once
+    file_id = (file.file_id, vocab_file.file_id if vocab_file is not None else None)
+    if state.is_new(done_key, file_id):  # each upload is read once
         state.set_value(err_key, None)
         try:
-            state.shelf().add(entry_from_upload(file.name, file.getvalue()))
+            state.shelf().add(entry_from_upload(
+                file.name, file.getvalue(),
+                vocab_file.getvalue() if vocab_file is not None else None))
         except RNNError as e:  # CheckpointError included: keep the current model
             state.set_value(err_key, str(e))
     if state.value(err_key):
-        st.error(f"Could not load this file: {state.value(err_key)} "
+        st.error(f"Could not load this file: {escape_markdown(state.value(err_key))} "
                  "The model shown has not changed.")
 
 

@@ -29,7 +29,18 @@ FEATURES: dict[str, str] = {
     "in_brackets": "inside brackets",
     "depth": "the deeper brackets are nested",
     "in_quotes": "inside quotes",
+    "word_length": "the longer the word",
 }
+# what only means something when every token is one character (with words, every word token
+# is a word start, its position in the word is 1 and it is no vowel), and what words add
+CHAR_ONLY = ("after_space", "word_position", "word_start", "vowel")
+WORD_ONLY = ("word_length",)
+
+
+def feature_names(level: str = "char") -> tuple[str, ...]:
+    """The features that make sense for a vocabulary level, in the order of ``FEATURES``."""
+    hidden = WORD_ONLY if level == "char" else CHAR_ONLY
+    return tuple(n for n in FEATURES if n not in hidden)
 
 
 @dataclass
@@ -40,8 +51,12 @@ class TextFeatures:
     values: np.ndarray  # (T, F) float
 
 
-def text_features(tokens: list[str]) -> TextFeatures:
+def text_features(tokens: list[str], level: str = "char") -> TextFeatures:
     """Features of each token, using only the token and what came before it (as the RNN does).
+
+    ``level`` "word" drops the features that need one character per token (``CHAR_ONLY``) and
+    adds the word's length; a token's first character stands for it in the others (a
+    capitalised word is "uppercase", a number a "digit").
 
     Counters (``word_position``, ``line_position``, ``depth``, ``in_quotes``) count the state
     after reading the token: in ``(a)`` the depth is 1, 1, 0, while ``in_brackets`` is 1 for
@@ -70,12 +85,12 @@ def text_features(tokens: list[str]) -> TextFeatures:
             "punctuation": not (c.isalnum() or c.isspace()), "sentence_end": prev in ".!?",
             "line_start": prev == "\n" and c != "\n", "line_position": line_pos,
             "newline": c == "\n", "in_brackets": depth > 0 or c in CLOSE, "depth": depth,
-            "in_quotes": quoted or c == '"',
+            "in_quotes": quoted or c == '"', "word_length": len(tok) if is_letter else 0,
         }
         for name, v in row.items():
             out[name][i] = float(v)
         prev = tok[-1:] or " "
-    names = tuple(FEATURES)
+    names = feature_names(level)
     return TextFeatures(names, np.stack([out[n] for n in names], axis=1))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..corpora import CORPORA, load_corpus
 from ..errors import RNNError
 from ..vocab import Encoded, Vocab
@@ -51,3 +53,17 @@ def reference_text(corpus: str | None, max_chars: int = 5000) -> tuple[str, str]
     if not isinstance(name, str) or name not in CORPORA:
         return "", ""
     return load_corpus(name)[:max_chars], CORPORA[name].title
+
+
+def hidden_states(model, ids, chunk: int = 256) -> np.ndarray:
+    """h_t of every token, (T, H): ``model.forward(ids).h``, computed ``chunk`` tokens at a
+    time with the state carried over, so the (T, V) logits and probabilities a full forward
+    pass records never exist for the whole text at once."""
+    ids = np.asarray(ids)
+    out = np.empty((len(ids), model.hidden_size), model.dtype)  # (T, H)
+    h_prev = None
+    for start in range(0, len(ids), chunk):
+        h = model.forward(ids[start:start + chunk], h_prev).h  # (chunk, H)
+        out[start:start + len(h)] = h
+        h_prev = h[-1]
+    return out

@@ -234,3 +234,89 @@ def test_shared_link_and_bad_params(app_server, page, wait_for_app, screenshot):
     alerts = " ".join(page.locator('[data-testid="stAlert"]').all_inner_texts())
     assert "999" in alerts and "nope" in alerts and "neuron" in alerts
     wait_url(page, "step", "0")
+
+
+# -- a pause costs the network next to nothing ----------------------------------------------
+
+def assert_numbers(page, model, trace, t: int, j: int) -> None:
+    """The step view shows step t and neuron j, and its equation holds the Trace's numbers."""
+    page.locator(f"{VIEW}[data-step='{t}'][data-neuron='{j}']").wait_for(
+        state="attached", timeout=15_000)
+    heading = page.locator(f"{VIEW} .eqhead").inner_text()
+    assert heading == f"Neuron {j} at step {t}, with its numbers"
+    want = {"Wi_x": trace.Wi_x[t, j], "Wh_h": trace.Wh_h[t, j], "b_h": model.b_h[j],
+            "a": trace.a[t, j], "h": trace.h[t, j]}
+    for term, value in want.items():
+        got = page.locator(f"{VIEW} .equation [data-term='{term}']").get_attribute("data-value")
+        assert float(got) == pytest.approx(value, abs=1e-6), term
+
+
+def test_a_pause_sends_no_trace_again(app_server, page, wait_for_app):
+    """The rerun after a report (stepping paused, a neuron picked) receives a small fraction of
+    the trace's bytes; the view is right after a pause, another page and back, and a reload."""
+    from figures.style import SIGNED_STOPS
+    from session.explorer import build_step_trace
+
+    received = []  # the size of every websocket frame the page receives, in order
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(len(data))))
+    text = ("The keeper climbed the stairs to light the lamp, and far below the grey sea "
+            "rolled on into the night. ")[:100]
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    open_view(page, wait_for_app, app_server + "/explorer?text=" + quote(text))
+    wait_for_app(page)
+    model, vocab, enc, trace = trace_of(text)
+    run = build_step_trace("english", model, vocab, text, SIGNED_STOPS)
+    size = len(run.payload(0, 0, "own", 0))
+    assert sum(received) > size  # the first visit brings the trace: the count sees it
+
+    def bytes_of(act, key: str, value: str) -> int:
+        """Bytes received from act() until the report's rerun has set key=value in the URL."""
+        wait_for_app(page)
+        start = len(received)
+        act()
+        wait_url(page, key, value)
+        wait_for_app(page)
+        return sum(received[start:])
+
+    def step_to(t: int):
+        return lambda: page.locator(f"{VIEW} .tokens .tok[data-t='{t}']").click()
+
+    paused = bytes_of(step_to(3), "step", "3")
+    picked = bytes_of(lambda: page.mouse.click(*cell_centre(page, "h", 37)), "neuron", "37")
+    print(f"\nbytes received per report: pause {paused}, neuron click {picked}; "
+          f"payload {size} (T={len(enc.ids)}, H={model.hidden_size})")
+    assert paused < 0.1 * size and picked < 0.1 * size
+    assert_numbers(page, model, trace, 3, 37)
+
+    # another page and back: a new mount of the view, where the last one stood
+    nav = page.locator('[data-testid="stSidebarNav"]')
+
+    def away_and_back() -> None:
+        nav.get_by_role("link", name="Home").click()
+        wait_for_app(page)
+        assert page.locator(VIEW).count() == 0
+        nav.get_by_role("link", name="Explorer").click()
+        wait_for_app(page)
+
+    away_and_back()
+    assert_numbers(page, model, trace, 3, 37)
+    page.keyboard.press("ArrowRight")  # and away at once, before the pause is reported
+    away_and_back()
+    assert_numbers(page, model, trace, 4, 37)
+    wait_url(page, "step", "4")  # the new mount reports the move
+    wait_for_app(page)
+
+    # a reload: a new session from the URL
+    page.reload()
+    page.locator(f"{VIEW}[data-ready='1']").wait_for(state="attached", timeout=30_000)
+    wait_for_app(page)
+    assert_numbers(page, model, trace, 4, 37)
+    again = bytes_of(step_to(9), "step", "9")
+    assert again < 0.1 * size
+    assert_numbers(page, model, trace, 9, 37)
+
+    # a change of colours comes from the server with the view it last moved: the step stays
+    page.get_by_text("one scale for all terms", exact=True).click()
+    wait_url(page, "colour", "shared")
+    wait_for_app(page)
+    assert_numbers(page, model, trace, 9, 37)

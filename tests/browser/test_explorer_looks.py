@@ -3,12 +3,14 @@ large model on a long text drawn legibly."""
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import quote
 
 import pytest
 
 from rnn import RNN, load_checkpoint, save_checkpoint
+from session.limits import MAX_HIDDEN
 from tests.browser.test_explorer_browser import (
     MODELS,
     SENTENCE,
@@ -43,9 +45,11 @@ def test_screenshots_and_contrast(browser, app_server, wait_for_app, screenshot,
 
 def test_large_model_and_long_text_stay_legible(app_server, page, wait_for_app, screenshot,
                                                 tmp_path):
-    """H = 512 at the app's limit of 500 characters: cells keep their size, the views scroll."""
+    """The largest model the app serves (H = 256) at its limit of 500 characters: cells keep
+    their size, the views scroll."""
+    H = MAX_HIDDEN
     _, vocab, _ = load_checkpoint(MODELS / "english.npz")
-    model = RNN.create(vocab.size, 512, seed=1, init_std=0.15)
+    model = RNN.create(vocab.size, H, seed=1, init_std=0.15)
     save_checkpoint(tmp_path / "wide.npz", model, vocab, title="wide")
     text = (SENTENCE + " ") * 17
     text = text[:500]
@@ -54,7 +58,7 @@ def test_large_model_and_long_text_stay_legible(app_server, page, wait_for_app, 
     page.get_by_text("Upload a checkpoint", exact=True).click()
     page.locator('[data-testid="stSidebar"] input[type=file]').set_input_files(
         str(tmp_path / "wide.npz"))
-    page.locator(f"{VIEW} .neuron[max='511']").wait_for(state="attached", timeout=60_000)
+    page.locator(f"{VIEW} .neuron[max='{H - 1}']").wait_for(state="attached", timeout=60_000)
     sizes = page.locator(VIEW).evaluate("""r => {
         const g = r.querySelector('figure.grid[data-term="h"] canvas').getBoundingClientRect();
         const s = r.querySelector('.hscroll');
@@ -62,10 +66,11 @@ def test_large_model_and_long_text_stay_legible(app_server, page, wait_for_app, 
         return {grid: g.width, scrollW: s.scrollWidth, clientW: s.clientWidth,
                 scrollH: s.scrollHeight, clientH: s.clientHeight, base: [b.width, b.height]};
     }""")
-    cols = 32  # ceil(sqrt(2 * 512))
+    cols = math.ceil(math.sqrt(2 * H))
     assert (sizes["grid"] - 3) / cols >= 8  # 7 px cells and a 1 px gap at least
-    assert sizes["base"][0] >= 3 * 500 and sizes["base"][1] >= 3 * 512  # >= 3 px a cell
-    assert sizes["scrollW"] > sizes["clientW"] and sizes["scrollH"] > sizes["clientH"]
+    assert sizes["base"][0] >= 3 * 500 and sizes["base"][1] >= 3 * H  # >= 3 px a cell
+    assert sizes["scrollW"] > sizes["clientW"]
+    assert sizes["scrollH"] > sizes["clientH"] or sizes["base"][1] <= sizes["clientH"]
     page.keyboard.press("End")
     assert shown(page)["step"] == "499"
 
@@ -74,12 +79,12 @@ def test_large_model_and_long_text_stay_legible(app_server, page, wait_for_app, 
     scroller.evaluate("s => { s.scrollTop = 0; s.scrollLeft = 0; }")
     scroller.scroll_into_view_if_needed()
     box = page.locator(f"{VIEW} .hbase").bounding_box()
-    ch = box["height"] / 512
+    ch = box["height"] / H
     k = 40
     page.mouse.click(box["x"] + 10, box["y"] + (k + 0.5) * ch)
     page.locator(f"{VIEW}[data-neuron='{k}']").wait_for(state="attached", timeout=2000)
     wait_url(page, "neuron", str(k))
-    screenshot(page, "explorer-H512-T500")
+    screenshot(page, f"explorer-H{H}-T500")
 
 
 # Every kind of text in the step view, with the background it is drawn on (the nearest opaque

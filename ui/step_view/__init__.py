@@ -2,8 +2,10 @@
 
 Its JavaScript (``data.js``, ``draw.js``, ``panels.js``, ``events.js``, ``main.js``, joined in
 that order into one module) and its CSS live beside this file; nothing is built or fetched.
-The component receives a ``session.explorer.StepTrace`` payload (bytes) once per (model, text)
-and draws every step itself; it reports ``{"step", "neuron"}`` back once stepping pauses.
+The component receives a ``session.explorer.StepTrace`` payload (bytes) and draws every step
+itself; it reports ``{"step", "neuron"}`` back once stepping pauses. The payload's bytes change
+only with the trace, the colour mode or a move by the server (``ExplorerView.payload``), so the
+rerun after a report sends Streamlit's reference to the element, not the trace again.
 """
 
 from __future__ import annotations
@@ -31,5 +33,4 @@ _step_view = st.components.v2.component("rnn_explorer.step_view", js=_JS, css=_C
 
 def step_view_ui(run: StepTrace, view: ExplorerView, on_view: Callable[[], None]) -> None:
     """Draw the step view of ``run`` at ``view``; ``on_view`` runs when the browser reports."""
-    _step_view(key=KEY, data=run.payload(view.step, view.neuron, view.colour, view.seq),
-               on_view_change=on_view, height="content")
+    _step_view(key=KEY, data=view.payload(run), on_view_change=on_view, height="content")

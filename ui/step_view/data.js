@@ -12,6 +12,9 @@ const TERMS = [
 ];
 const TERM_TEXT = { Wi_x: "W_i·x_t", Wh_h: "W_h·h_{t−1}", b_h: "b_h", a: "a_t", h: "h_t" };
 const OPS = ["+", "+", "=", "tanh →"];
+// The model's activation g (the payload's header.g): its name, g(0) and the half-width of h_t's
+// colour range around g(0) (1 for tanh, 0.5 for sigmoid, the text's own for ReLU and identity).
+let G = { name: "tanh", label: "tanh", rest: 0, z: 1, lo: -1, hi: 1 };
 const SPEEDS = [1, 2.5, 5, 10]; // tokens per second while playing
 const DEFAULT_SPEED = 2.5;
 const REPORT_AFTER_MS = 350; // the view reaches the server once stepping pauses this long
@@ -64,6 +67,16 @@ function lutIndex(v, z) {
   if (!Number.isFinite(v)) return 127;
   const i = Math.round(((v / z + 1) / 2) * 255);
   return i < 0 ? 0 : i > 255 ? 255 : i;
+}
+
+/** Colour-table index of a hidden-state value: white at g(0), the ends at g's range. */
+function hIndex(v) {
+  return lutIndex(v - G.rest, G.z);
+}
+
+/** "g(inner)" as the model writes it: tanh(…), ReLU(…), σ(…), or just … for the identity. */
+function gOf(inner) {
+  return G.name === "identity" ? inner : `${G.label}(${inner})`;
 }
 
 /** Black or white text on a background colour, whichever contrasts more. */

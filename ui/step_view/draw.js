@@ -134,7 +134,7 @@ function drawHiddenBase(hv, h, T, H, lut, shown) {
   const img = ctx.createImageData(T, H);
   for (let t = 0; t < T; t++) {
     for (let k = 0; k < H; k++) {
-      const c = lut.rgb[lutIndex(h[t * H + k], 1)];
+      const c = lut.rgb[hIndex(h[t * H + k])];
       const p = 4 * (k * T + t);
       img.data[p] = c[0]; img.data[p + 1] = c[1]; img.data[p + 2] = c[2]; img.data[p + 3] = 255;
     }

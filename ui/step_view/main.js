@@ -3,6 +3,11 @@
 // reach Python once stepping pauses (REPORT_AFTER_MS) or on a click that picks a neuron.
 
 const VIEWS = new WeakMap(); // parentElement -> view
+// The view that received a payload last. The payload carries the view as the server last moved
+// it (seq), not the browser's later moves, so that the rerun after a report re-sends nothing.
+// This module stays loaded while the page is open; when the component mounts again (another page
+// and back), the new view takes up the step and neuron of the last one if the trace and seq match.
+let latest = null;
 
 const SKELETON = `
 <div class="controls" role="toolbar" aria-label="Step through the text">
@@ -78,19 +83,34 @@ function createView(parent) {
 }
 
 function receive(V, data) {
-  const { header, arrays } = parsePayload(data, V.hd && { header: V.hd, arrays: V.A });
+  const before = V.hd ? V : latest; // this mount's last payload, or the previous mount's
+  const { header, arrays } = parsePayload(data, before?.hd && { header: before.hd, arrays: before.A });
   const newTrace = !V.hd || V.hd.trace_id !== header.trace_id;
+  const kept = !V.hd && before && before.hd.trace_id === header.trace_id &&
+    before.seq === header.view.seq ? before : null; // a new mount where the last one stood
+  latest = V;
   V.hd = header;
   V.A = arrays;
+  if (header.g) { // the model's activation: labels and h_t's colours follow it
+    G = header.g;
+    const hg = V.grids.find((g) => g.key === "h");
+    const hcap = hg.fig.querySelector("figcaption");
+    hcap.innerHTML = `h<sub>t</sub> = ${gOf("a<sub>t</sub>")}`; // trusted: our own label
+    hcap.append(el("br"), hg.sub);
+    const ops = V.root.querySelectorAll(".op");
+    if (ops.length) ops[ops.length - 1].textContent = `${G.name === "identity" ? "" : G.label} →`;
+  }
   const view = header.view;
   if (newTrace) onTrace(V);
   const moved = view.seq !== V.seq;
   if (moved) { // the server moved the view (a link, a new text, a test): follow it
     pause(V);
     V.seq = view.seq;
-    V.step = Math.min(Math.max(view.step, 0), V.T - 1);
-    V.neuron = Math.min(Math.max(view.neuron, 0), V.H - 1);
-    V.reported = { step: V.step, neuron: V.neuron };
+    const to = kept || view;
+    V.step = Math.min(Math.max(to.step, 0), V.T - 1);
+    V.neuron = Math.min(Math.max(to.neuron, 0), V.H - 1);
+    V.reported = kept ? kept.reported : { step: V.step, neuron: V.neuron };
+    if (kept) scheduleReport(V, 0); // a move the last mount had no time to report
   }
   if (newTrace || moved || view.colour !== V.colour) { // else: the rerun after a report
     V.colour = view.colour;
@@ -107,7 +127,8 @@ function onTrace(V) {
   V.lut = makeLut(hd.stops);
   V.spans = buildStrip(V.$(".tokens"), hd.shown, hd.unknown, "The text, one token each; click one to go to that step");
   V.nspans = buildStrip(V.$(".nstrip"), hd.shown, hd.unknown, "The text coloured by the chosen neuron");
-  V.spans.forEach((s) => s.setAttribute("title", `step ${s.dataset.t}: click to go there`));
+  V.spans.forEach((s) => s.setAttribute("title", (s.title ? `${s.title}. ` : "") +
+    `step ${s.dataset.t}: click to go there`)); // (a cut word's title has it whole)
   V.$(".slider").max = String(V.T - 1);
   V.$(".neuron").max = String(V.H - 1);
   V.$(".meanloss").textContent = hd.mean_loss === null ? "" :
@@ -132,7 +153,9 @@ function layout(V) {
     "read yet. Hover for the exact value, click a row to follow that neuron; − and + zoom.";
   V.$(".gridcap").textContent = `Each grid holds the ${V.H} neurons, ${cols} to a row` +
     ` (${rows} rows): neuron k sits in row ⌊k / ${cols}⌋, column k mod ${cols}. Blue is negative,` +
-    " red positive, white zero; h_t always spans −1 … 1. The chosen neuron has a black and white frame.";
+    ` red positive, white zero; h_t = ${gOf("a_t")} spans ${fmt(G.lo, 3)} … ${fmt(G.hi, 3)}` +
+    (G.rest ? ` (white at ${G.rest} = ${gOf("0")})` : "") +
+    ". The chosen neuron has a black and white frame.";
 }
 
 function values(V, t, j) {
@@ -146,7 +169,7 @@ function hPrev(V, t) {
 }
 
 function scaleOf(V, key) {
-  if (key === "h" || key === "h_prev") return 1;
+  if (key === "h" || key === "h_prev") return G.z;
   return V.colour === "shared" ? V.hd.scales.shared : V.hd.scales[key];
 }
 
@@ -164,13 +187,16 @@ function draw(V) {
     el("b", {}, `“${tok}”`), ` (token id ${hd.ids[t]}) and updates its hidden state h_t.` +
     " Click a token to jump to it; ← → Home End and Space work anywhere on the page.");
   for (const g of V.grids) {
-    const vals = g.key === "b_h" ? A.b_h : row(A[g.key], t, H);
+    const raw = g.key === "b_h" ? A.b_h : row(A[g.key], t, H);
+    const isH = g.key === "h";
+    const vals = isH && G.rest ? raw.map((v) => v - G.rest) : raw; // white at g(0)
     const z = scaleOf(V, g.key);
     drawGrid(g, vals, z, V.lut, j, V.hover);
-    g.range.textContent = `−${fmt(z, z < 10 ? 2 : 1)} … ${fmt(z, z < 10 ? 2 : 1)}`;
+    g.range.textContent = isH ? `${fmt(G.lo, 2)} … ${fmt(G.hi, 2)}`
+      : `−${fmt(z, z < 10 ? 2 : 1)} … ${fmt(z, z < 10 ? 2 : 1)}`;
   }
   const hp = hPrev(V, t);
-  drawGrid(V.prev, hp, 1, V.lut, -1, V.hover);
+  drawGrid(V.prev, G.rest ? hp.map((v) => v - G.rest) : hp, G.z, V.lut, -1, V.hover);
   const tm = t === 0 ? "−1" : String(t - 1);
   V.prev.fig.querySelector("figcaption").innerHTML = `h<sub>${tm}</sub>, the state before this step`;
   const v = values(V, t, j);
@@ -190,7 +216,8 @@ function drawNeuron(V) {
   const j = V.neuron;
   colourStrip(V.nspans, V.A.h, V.H, j, V.lut);
   V.$(".nshead").textContent = `Neuron ${j} over the text`;
-  V.$(".nscap").textContent = `Each token is coloured by h[${j}] after reading it (−1 … 1): a ` +
+  V.$(".nscap").textContent = `Each token is coloured by h[${j}] after reading it ` +
+    `(${fmt(G.lo, 3)} … ${fmt(G.hi, 3)}): a ` +
     "neuron that lights up at spaces, vowels or inside words shows it here.";
 }
 

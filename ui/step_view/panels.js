@@ -2,13 +2,16 @@
 // the off-screen table. User text only ever goes in through textContent, never as markup.
 
 const MEMORY_TOP = 5; // largest positive and negative contributions listed
+const MAX_TOKEN_CHARS = 12; // a longer (word) token is cut in its cell; the hover has it whole
 
 function buildStrip(container, tokens, unknown, label) {
   const unk = new Set(unknown);
   const spans = tokens.map((tok, t) => {
+    const long = tok.length > MAX_TOKEN_CHARS;
     const s = el("span", { class: unk.has(t) ? "tok unk" : "tok", "data-t": String(t) },
-      tok);
-    if (unk.has(t)) s.title = "Unknown to this model: read as <unk>";
+      long ? tok.slice(0, MAX_TOKEN_CHARS - 1) + "…" : tok);
+    if (long) s.title = tok;
+    if (unk.has(t)) s.title = (long ? tok + ": " : "") + "Unknown to this model: read as <unk>";
     return s;
   });
   container.replaceChildren(...spans);
@@ -21,10 +24,10 @@ function moveCursor(spans, old, t) {
   if (spans[t]) spans[t].classList.add("cur");
 }
 
-/** Colour each token of the neuron strip by h_t[j] on -1 ... 1. */
+/** Colour each token of the neuron strip by h_t[j] on g's range. */
 function colourStrip(spans, h, H, j, lut) {
   spans.forEach((s, t) => {
-    const c = lut.rgb[lutIndex(h[t * H + j], 1)];
+    const c = lut.rgb[hIndex(h[t * H + j])];
     s.style.background = `rgb(${c[0]},${c[1]},${c[2]})`;
     s.style.color = inkOn(c);
     s.title = `step ${t}: h[${j}] = ${fmt(h[t * H + j])}`;
@@ -39,14 +42,14 @@ function plusTerm(key, v) {
   return v < 0 ? ` − ${num(key, v, -v)}` : ` + ${num(key, v)}`;
 }
 
-/** h_t[j] = tanh((W_i x_t)[j] + (W_h h_{t-1})[j] + b_h[j]) with the trace's numbers. */
+/** h_t[j] = g((W_i x_t)[j] + (W_h h_{t-1})[j] + b_h[j]) with the trace's numbers. */
 function renderEquation(node, t, j, v) {
   const tm = t - 1 < 0 ? "−1" : String(t - 1);
   node.innerHTML =
-    `<div>h<sub>${t}</sub>[${j}] = tanh( (W<sub>i</sub> x<sub>${t}</sub>)[${j}] + ` +
-    `(W<sub>h</sub> h<sub>${tm}</sub>)[${j}] + b<sub>h</sub>[${j}] )</div>` +
-    `<div>= tanh( ${num("Wi_x", v.Wi_x)}${plusTerm("Wh_h", v.Wh_h)}${plusTerm("b_h", v.b_h)} )</div>` +
-    `<div>= tanh( ${num("a", v.a)} ) = <b>${num("h", v.h)}</b></div>`;
+    `<div>h<sub>${t}</sub>[${j}] = ${gOf(` (W<sub>i</sub> x<sub>${t}</sub>)[${j}] + ` +
+    `(W<sub>h</sub> h<sub>${tm}</sub>)[${j}] + b<sub>h</sub>[${j}] `)}</div>` +
+    `<div>= ${gOf(` ${num("Wi_x", v.Wi_x)}${plusTerm("Wh_h", v.Wh_h)}${plusTerm("b_h", v.b_h)} `)}</div>` +
+    `<div>= ${gOf(` ${num("a", v.a)} `)} = <b>${num("h", v.h)}</b></div>`;
 }
 
 /** W_h h_{t-1} at neuron j, unit by unit: the largest contributions W_h[j,k]·h_{t-1}[k]. */
@@ -115,7 +118,7 @@ function renderTopk(node, text, hd, A, t) {
 /** The off-screen text alternative: the chosen neuron's numbers at the current step. */
 function renderSrTable(node, t, j, tok, v) {
   const rows = [["W_i·x_t", v.Wi_x], ["W_h·h_{t−1}", v.Wh_h], ["b_h", v.b_h], ["a_t", v.a],
-    ["h_t = tanh(a_t)", v.h]];
+    [`h_t = ${gOf("a_t")}`, v.h]];
   node.replaceChildren(el("caption", {}, `Neuron ${j} at step ${t}, reading “${tok}”`),
     ...rows.map(([name, val]) => {
       const tr = el("tr");
