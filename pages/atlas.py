@@ -12,13 +12,17 @@ from rnn.analysis import (
     text_features,
     top_contexts,
 )
+from session.links import read_choice, read_int
 from ui import state
+from ui.links import view_from_url, write_url
 from ui.nav import require_app
 from ui.widgets import model_picker_ui, unknown_tokens_ui
 
 MAX_TOKENS = 3000
 CORPUS_CHARS = 2000
 TOP_K = 6
+MAX_UNITS = 4096  # a link's neuron is checked against the model once it is known
+OWN_TEXT_IN_URL = 2000  # characters of the user's own text kept in the URL
 TEXT_WIDTH = 80  # characters per line of the coloured text
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
@@ -32,7 +36,19 @@ st.markdown(
 )
 
 
+# A link's view (?source=&unit=&own=, the model in the app's frame), once per session.
+view, notices = view_from_url(state.ATLAS_URL_READ, {
+    "source": lambda raw: read_choice(raw, {"corpus": "corpus", "own": "own"}, "text source"),
+    "own": lambda raw: raw, "unit": lambda raw: read_int(raw, 0, MAX_UNITS - 1, "neuron")})
+for name, key in (("source", "atlas_source"), ("own", "atlas_text"), ("unit", "atlas_unit")):
+    if name in view:
+        state.preset(key, view[name])
+if "unit" in view:  # the neuron the link names wins over the Explorer's
+    state.set_value(state.ATLAS_NEURON_SEEN, state.widget("neuron"))
+
 entry = model_picker_ui()
+for notice in notices:
+    st.warning(notice, icon=":material/link_off:")
 top = st.columns([2, 3])
 with top[0]:
     corpus_text, corpus_title = reference_text(entry.meta.corpus, CORPUS_CHARS)
@@ -83,6 +99,9 @@ if points:
     clicked = int(points[0].get("customdata", -1))
     if state.is_new(state.ATLAS_CLICKED, clicked) and 0 <= clicked < H:
         state.preset("atlas_unit", clicked)
+explorer_neuron = state.widget("neuron")  # the Explorer's neuron, when it chose a new one
+if explorer_neuron in range(H) and explorer_neuron != state.value(state.ATLAS_NEURON_SEEN):
+    state.preset("atlas_unit", explorer_neuron)
 if state.widget("atlas_unit") not in range(H):
     state.preset("atlas_unit", int(report.order[0]))
 
@@ -91,6 +110,14 @@ neuron = st.selectbox(
     persist_state="session",
     format_func=lambda j: f"neuron {j}: {descriptions[j]}",
 )
+if neuron != state.widget("neuron"):  # the Explorer shows this neuron next
+    state.preset("neuron", neuron)
+state.set_value(state.ATLAS_NEURON_SEEN, neuron)
+write_url(model=entry.key, source=source, unit=neuron,
+          **({"own": text[:OWN_TEXT_IN_URL]} if source == "own" else {}))
+if st.button(f"Open neuron {neuron} in the Explorer", key="atlas_to_explorer",
+             icon=":material/timeline:"):
+    st.switch_page("pages/explorer.py")
 st.plotly_chart(selectivity_grid(report.best_r, report.order, descriptions, selected=neuron),
                 key="atlas_grid", on_select="rerun", selection_mode="points")
 st.caption("Click a square to look at that neuron. Red: the neuron is high when its feature is "

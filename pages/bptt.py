@@ -19,7 +19,9 @@ from rnn.analysis import (
     step_gradients,
 )
 from rnn.analysis import gradient_decay as decay_of
+from session.links import read_int, read_scale
 from ui import state
+from ui.links import view_from_url, write_url
 from ui.nav import require_app
 from ui.widgets import MAX_CHARS, model_picker_ui, quote_token, text_input_ui, unknown_tokens_ui
 
@@ -51,9 +53,22 @@ def _on_scale() -> None:
     shelf.use_scale(shelf.base_of(shelf.current), float(state.widget("bptt_scale")))
 
 
+# A link's view (?text=&t=&scale=, the model in the app's frame), once per session.
+view, notices = view_from_url(state.BPTT_URL_READ, {
+    "text": lambda raw: raw, "t": lambda raw: read_int(raw, 0, MAX_CHARS, "step t"),
+    "scale": lambda raw: read_scale(raw, SCALES, "W_h scale")})
+if "text" in view:
+    state.preset("text", view["text"])
+if "t" in view:
+    state.preset("bptt_t", view["t"])
+if "scale" in view:
+    state.shelf().use_scale(state.shelf().base_of(state.shelf().current), view["scale"])
+
 # The current model decides the slider (so it survives visits to other pages): a scaled copy
 # shows its scale, any other model 1.0; moving the slider changes the current model.
 entry = model_picker_ui()
+for notice in notices:
+    st.warning(notice, icon=":material/link_off:")
 if state.widget("bptt_scale") != entry.scale:  # only then: never fight a drag
     state.preset("bptt_scale", entry.scale)
 g = entry.model.g
@@ -79,6 +94,7 @@ with top[1]:
                        "the slider then moves the spectral radius itself, and you can watch the "
                        "gradient vanish below 1 and explode above it.")
 
+write_url(model=entry.key, text=choice.text, scale=f"{entry.scale:g}")
 if choice.empty:
     st.stop()
 try:
@@ -101,6 +117,7 @@ t = state.clamp_step("bptt_t", T, last_first=True)  # the last step first; never
 if T > 1:
     t = st.slider("Loss at step t", 0, T - 1, key="bptt_t", persist_state="session",
                   help="Step t reads token t and is scored on predicting token t+1.")
+write_url(t=t)
 steps = state.cached("bptt_steps", (model, enc.ids), dict)  # t -> (gradients, chain)
 if t not in steps:
     steps[t] = (step_gradients(model, trace, targets, t), jacobian_chain(model, trace, t, rho))

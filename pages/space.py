@@ -5,7 +5,9 @@ import streamlit as st
 from figures.space import explained_variance, trajectory
 from rnn import RNNError
 from rnn.analysis import fit_pca, hidden_states, prepare_text, reference_text
+from session.links import read_choice, read_int
 from ui import state
+from ui.links import view_from_url, write_url
 from ui.nav import require_app
 from ui.widgets import MAX_CHARS, model_picker_ui, text_input_ui, unknown_tokens_ui
 
@@ -22,7 +24,17 @@ st.markdown(
 )
 
 
+# A link's view (?text=&step=&view=, the model in the app's frame), once per session.
+view, notices = view_from_url(state.SPACE_URL_READ, {
+    "text": lambda raw: raw, "step": lambda raw: read_int(raw, 0, MAX_CHARS, "step"),
+    "view": lambda raw: read_choice(raw, {"2d": 2, "3d": 3}, "view")})
+for name, key in (("text", "text"), ("step", "space_t"), ("view", "space_dims")):
+    if name in view:
+        state.preset(key, view[name])
+
 entry = model_picker_ui()
+for notice in notices:
+    st.warning(notice, icon=":material/link_off:")
 top = st.columns([3, 1, 1])
 with top[0]:
     choice = text_input_ui()
@@ -33,6 +45,7 @@ if state.widget("space_cloud") is None:  # default on; no value= (ui.state keeps
 show_cloud = top[2].toggle("Reference states", key="space_cloud", persist_state="session",
                            help="Draw the states of the reference text as a grey cloud.")
 
+write_url(model=entry.key, text=choice.text, view=f"{dims}d")
 if choice.empty:
     st.stop()
 try:
@@ -73,6 +86,7 @@ if T > 1:
     t = st.slider("Step t", 0, T - 1, key="space_t", persist_state="session",
                   help="The marked point is h_t, the state after reading token t. The ▶ Play "
                        "button under the chart walks along the path.")
+write_url(step=t)
 
 ratio = pca.explained_variance_ratio
 cols = st.columns(4)

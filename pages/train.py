@@ -9,8 +9,8 @@ import streamlit as st
 
 from figures.train import grad_norm_figure, loss_figure
 from figures.weights import weight_figure
-from session import train_view, training
-from ui import state
+from session import train_view
+from ui import runs, state
 from ui.nav import require_app
 from ui.train_run import (
     W_h_caption,
@@ -26,7 +26,7 @@ from ui.train_run import (
 )
 from ui.train_settings import corpus_info_ui, corpus_ui, init_state, limits_ui, settings_ui
 
-RUN_EVERY_S = 0.1  # timer of the live view while playing; a chunk lasts longer, so runs queue up
+RUN_EVERY_S = 0.5  # the numbers' refresh while the run trains (on the server: ui.runs)
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
 init_state()
@@ -58,18 +58,18 @@ with right:
     messages_ui(message)
     changed_settings_ui(run, corpus, settings)
     controls_ui(run)
+    runs.status_ui(runs.status())
     divergence_ui(run)
+    playing = run.playing  # as drawn: the timers below run while it trains or waits
 
-    @st.fragment(run_every=RUN_EVERY_S if run.playing else None)
+    @st.fragment(run_every=RUN_EVERY_S if playing else None)
     def live_training() -> None:
-        """While playing: one training chunk, then the numbers. Reruns on its own timer."""
+        """The numbers, refreshed on a timer while the run trains on the server."""
         run = state.train_run()
         if run is None:
             return
-        if run.playing:  # asked again under the run's lock, where a pause is sure to be seen
-            training.play_chunk(run)
-            if not run.playing:  # diverged, reached the target or paused: stop the timers
-                st.rerun()
+        if run.playing != playing:  # paused (here, elsewhere, by itself) or started: redraw
+            st.rerun()
         metrics_ui(run)
 
     @st.fragment(run_every=train_view.chart_every(run) if run.playing else None)

@@ -8,7 +8,7 @@ message, never in an AttributeError or KeyError deep inside a page.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from numbers import Real
 
 from .config import TrainConfig
@@ -51,6 +51,13 @@ class ModelMeta:
         _trainer(doc.get("trainer"))
         return cls(title, description, corpus, config, history,
                    None if val_loss is None else float(val_loss), step)
+
+    def to_dict(self) -> dict:
+        """The JSON object ``from_dict`` reads back (fields that are None left out)."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self)}
+        doc["config"] = None if self.config is None else asdict(self.config)
+        doc["history"] = None if self.history is None else self.history.to_dict()
+        return {k: v for k, v in doc.items() if v is not None}
 
 
 def _opt(doc: dict, key: str, kind):

@@ -26,7 +26,7 @@ class ModelEntry:
     model: RNN
     vocab: Vocab
     meta: ModelMeta = field(default_factory=ModelMeta)
-    source: str = "built-in"  # built-in | trained | snapshot | upload | scaled | untrained
+    source: str = "built-in"  # built-in | trained | snapshot | upload | scaled | untrained | shared
     base_key: str | None = None  # a scaled copy: the key of the model it was made from
     scale: float = 1.0  # a scaled copy: the factor on W_h
 

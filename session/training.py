@@ -47,6 +47,7 @@ class Snapshot:
     step: int
     model: RNN
     loss: float  # mean training loss over the last 100 steps (nan at step 0)
+    val_loss: float | None = None  # validation loss of these weights (None: no held-out text)
 
 
 @dataclass
@@ -83,6 +84,15 @@ class TrainRun:
         doc = {**self.trainer.meta(), "title": f"Trained on {self.corpus_name}",
                "description": f"Trained here on {self.corpus_name}, step {at}.",
                "corpus": self.corpus_name, "snapshot_step": at}
+        snap = next((s for s in self.snapshots if s.step == step), None)
+        if snap is not None and snap.step != self.steps:  # its own losses, not the run's now
+            h = dict(doc.get("history") or {})
+            for steps, curves in (("step", ("step", "loss", "grad_norm", "seconds")),
+                                  ("val_step", ("val_step", "val_loss"))):
+                keep = sum(1 for x in h.get(steps, []) if x <= at)
+                h.update({k: h[k][:keep] for k in curves if k in h})
+            doc["history"] = h
+            doc["val_loss"] = snap.val_loss
         return ModelMeta.from_dict(doc)
 
 
@@ -166,7 +176,15 @@ def _take_snapshot(run: TrainRun) -> None:
     if run.snapshots and run.snapshots[-1].step == tr.steps:
         return
     loss = tr.history.loss_last(100) if tr.history.loss else float("nan")
-    run.snapshots.append(Snapshot(tr.steps, tr.model.copy(), loss))
+    h = tr.history
+    if h.val_step and h.val_step[-1] == tr.steps:
+        val = h.val_loss[-1]
+    elif len(tr.val_ids) >= 2:  # the same measure as Trainer.evaluate, not recorded in history
+        with np.errstate(all="ignore"):
+            val = float(tr.model.loss(tr.val_ids[:-1], tr.val_ids[1:]))
+    else:
+        val = None
+    run.snapshots.append(Snapshot(tr.steps, tr.model.copy(), loss, val))
     if len(run.snapshots) > MAX_SNAPSHOTS:  # a resumed run: thin out, keeping first and last
         ratios = [run.snapshots[i + 1].step / max(run.snapshots[i].step, 1)
                   for i in range(len(run.snapshots) - 2)]

@@ -7,9 +7,11 @@ Tests import them (``from tests.conftest import open_app, plotly_array``), as th
 from __future__ import annotations
 
 import base64
+import contextlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
@@ -56,6 +58,45 @@ def open_app(page: str | None = None, query: dict | None = None,
         at.switch_page(page).run()
         assert not at.exception, errors(at)
     return at
+
+
+@contextlib.contextmanager
+def _own_server(store_dir: Path, **env: str):
+    """A run registry and a shared-model store of their own: the server keeps them process-wide
+    (``session.server``), and runs of earlier tests would count against its bounds."""
+    from session import server
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RNN_STORE_DIR", str(store_dir))
+        for name, value in env.items():
+            mp.setenv(name, value)
+        server.reset()
+        try:
+            yield
+        finally:
+            server.reset()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _server_per_module(request, tmp_path_factory):
+    """For modules marked ``module_server``, whose apps (and runs) live across tests. Each app
+    that opens Train live makes a run, so this registry keeps more than a server's 16."""
+    if request.node.get_closest_marker("module_server") is None:
+        yield
+        return
+    with _own_server(tmp_path_factory.mktemp("shared-models"), RNN_MAX_RUNS="1000",
+                     RNN_RUNS_MAX_MB="4096"):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _server_per_test(request, tmp_path):
+    """Every other test gets its own registry and store."""
+    if request.node.get_closest_marker("module_server") is not None:
+        yield
+        return
+    with _own_server(tmp_path / "shared-models"):
+        yield
 
 
 def set_widget(at: AppTest, key: str, value) -> None:

@@ -16,6 +16,8 @@ from tests.conftest import APP, errors, open_app
 from ui import state
 from ui.widgets import DEFAULT_TEXT
 
+pytestmark = pytest.mark.module_server  # one app per page, and its run, for all the cases
+
 # Markdown-rendered elements: user text reaching them must be escaped.
 MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning",
                   "error", "success")

@@ -255,16 +255,19 @@ def test_d11_every_uploader_sets_its_limit(server_default_200, page, source):
 # -- a session's memory is released when its browser disconnects --------------------------------
 
 
-def test_disconnect_releases_the_sessions_objects():
+def test_disconnect_releases_the_sessions_objects_but_not_its_run():
+    """The session's models and cache go with its browser; the run stays in the server's
+    registry under its token, so a reload (also a disconnect) reattaches to it."""
     at = open_app("pages/train.py")
     run = state.train_run(at.session_state)
-    run.playing = True
+    token = state.run_token(at.session_state)
+    assert run is not None and token
     held = {k: at.session_state[k] for k in state.HELD if k in at.session_state}
-    assert state.SHELF in held and state.MEMO in held and state.TRAIN_RUN in held
-    fake = dict(held, text="kept")
+    assert state.SHELF in held and state.MEMO in held
+    fake = dict(held, text="kept", **{state.RUN_TOKEN: token})
     state.release_session(fake)  # what Streamlit calls when the websocket goes
     assert not any(k in fake for k in state.HELD) and fake["text"] == "kept"
-    assert run.playing is False  # a chunk in flight stops at its next step
+    assert state.train_run({state.RUN_TOKEN: token}) is run
 
 
 def test_the_release_hook_is_registered_per_session():

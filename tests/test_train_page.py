@@ -39,6 +39,14 @@ def _run(at) -> training.TrainRun:
     return state.train_run(at.session_state)
 
 
+def _until(cond, what: str, timeout_s: float = 30.0) -> None:
+    """Wait for the run's trainer thread (it trains between script runs)."""
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout_s, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 def _metric(at, label) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -80,15 +88,16 @@ def test_play_trains_and_pause_stops():
     at = _open()
     _click(at, "train_play")
     run = _run(at)
-    assert run.playing and run.steps > 0  # this script run already trained one chunk
-    assert at.button(key="train_play").disabled
-    assert _metric(at, "Step") == f"{run.steps:,}"
-    fig = _loss_chart(at)
-    per_step = next(t for t in fig["data"] if t.get("name") == "training (per step)")
-    assert per_step["x"]  # the curve is drawn
+    assert run.playing and at.button(key="train_play").disabled
+    _until(lambda: run.steps > 0, "training on the server's thread")
     _click(at, "train_pause")
     n = _run(at).steps
     assert not _run(at).playing
+    assert _metric(at, "Step") == f"{n:,}"
+    fig = _loss_chart(at)
+    per_step = next(t for t in fig["data"] if t.get("name") == "training (per step)")
+    assert plotly_array(per_step["x"])[-1] == n  # the curve is drawn up to the paused step
+    time.sleep(0.3)
     at.run()
     assert _run(at).steps == n  # paused: nothing trains
 
@@ -282,7 +291,8 @@ def test_explore_this_model_carries_its_corpus_to_space_and_atlas():
 def test_explore_a_snapshot():
     at = _open()
     _click(at, "train_step")
-    at.selectbox(key="train_explore_pick").set_value("snapshot at step 0").run()
+    box = at.selectbox(key="train_explore_pick")
+    box.set_value(next(o for o in box.options if o.startswith("snapshot at step 0 "))).run()
     at.button(key="train_explore").click().run()
     at.switch_page("pages/explorer.py").run()
     key, entry = _shown_model(at)
@@ -370,7 +380,9 @@ def test_step_target_stops_the_run_and_shows_progress():
     set_widget(at, "train_target", 30)
     _click(at, "train_play")
     run = _run(at)
-    assert run.steps == 30 and not run.playing
+    _until(lambda: not run.playing, "the target")
+    at.run()
+    assert run.steps == 30
     assert not at.button(key="train_play").disabled  # paused again, ready to go on
     bars = at.get("progress")
     assert bars and "30 / 30 steps" in bars[0].proto.text

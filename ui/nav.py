@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from threadpoolctl import threadpool_limits
 
-from . import state
+from . import links, runs, state
 
 # One BLAS thread for the whole server: the app's matrix products are small (H <= 256), where
 # OpenBLAS's threads cost more than they give, and a server shared by many sessions should not let
@@ -58,12 +58,16 @@ def run_app() -> None:
 
 def require_app() -> None:
     """Rerun through app.py when a page was started on its own (once per session); then make
-    sure the session's objects exist, and carry widget values over from the last page."""
+    sure the session's objects exist, carry widget values over from the last page, and set up
+    what every page shares: the run and the model a link names, the sidebar's run indicator."""
     state.init()
     state.watch_session()
     ctx = get_script_run_ctx()
     state.keep_widgets(ctx.page_script_hash if ctx else "")
-    if getattr(_frame, "inside", False) or not state.once(state.NAV_REDIRECTED):
-        return
-    st.navigation(pages(), position="hidden")  # leaves the old pages/ folder mode for good
-    st.rerun()
+    if not getattr(_frame, "inside", False) and state.once(state.NAV_REDIRECTED):
+        st.navigation(pages(), position="hidden")  # leaves the old pages/ folder mode for good
+        st.rerun()
+    runs.adopt_run_from_url()  # before the model: ?model=trained needs the run
+    links.adopt_model_from_url()
+    runs.notices_ui()
+    runs.run_indicator_ui()

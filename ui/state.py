@@ -17,12 +17,21 @@ from typing import Any
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from session import server
 from session.cache import Memo
 from session.shelf import Shelf
 from session.training import TrainRun
 
 SHELF = "shelf"  # session.shelf.Shelf: every model of this session and the current one
-TRAIN_RUN = "train_run"  # session.training.TrainRun or absent
+RUN_TOKEN = "run_token"  # this session's run in session.server.runs(), also the URL's ?run=
+RUN_NOTICE = "run_notice"  # list: why the run a link names could not be reattached
+MODEL_NOTICE = "model_notice"  # list: why the model a link names could not be opened
+SHARE_LINK = "share_link"  # the link of the model this session shared last
+URL_MODEL_READ = "url_model_read"  # the model named in the URL was opened once
+BPTT_URL_READ = "bptt_url_read"  # each page took its view from the URL once
+SPACE_URL_READ = "space_url_read"
+ATLAS_URL_READ = "atlas_url_read"
+ATLAS_NEURON_SEEN = "atlas_neuron_seen"  # the Explorer's neuron the atlas last took or gave
 MEMO = "memo"  # session.cache.Memo: results kept between reruns
 NAV_REDIRECTED = "nav_redirected"  # the page guard has rerun once through app.py
 TRAIN_CORPUS_NOW = "train_corpus_now"  # the usable corpus on the Train page's left, if any
@@ -32,8 +41,9 @@ TRAIN_NOTICE = "train_notice"  # what resuming a checkpoint did
 ATLAS_CLICKED = "atlas_clicked"  # the atlas grid's selection already applied
 EXPLORER_URL_READ = "explorer_url_read"  # the Explorer took its view from the URL once
 EXPLORER_VIEW = "explorer_view"  # session.explorer.ExplorerView: step, neuron, colours, seq
-HELD = (SHELF, TRAIN_RUN, MEMO, TRAIN_CORPUS_NOW)  # what a session holds that weighs: models,
-# the run (weights, optimizer state, corpus ids), cached results, the corpus text
+HELD = (SHELF, MEMO, TRAIN_CORPUS_NOW)  # what a session holds that weighs: models, cached
+# results, the corpus text. Its training run is not here: the server's run registry holds it
+# under RUN_TOKEN, so that it outlives a reload (session/runs.py releases it when left alone).
 KEPT = "kept_widgets"  # {widget key: its last value}, carried across pages (keep_widgets)
 KEPT_PAGE = "kept_page"  # the page the last full script run drew
 
@@ -96,16 +106,15 @@ def keep_widgets(page: str, state: Any = None) -> None:
 
 
 def release_session(s: Any) -> None:
-    """The browser has gone: stop the run and drop what the session holds (``HELD``).
+    """The browser has gone: drop what the session holds (``HELD``).
 
     Streamlit keeps a disconnected session's state for a reconnect and frees it only when
     another session next touches its store, minutes later at best (the tester saw 7 GB held four
     minutes after closing the browser). Widget values stay; a session that reconnects starts
-    with fresh models and no run.
+    with fresh models. The run is not stopped: a reload is a disconnect too, and the run must be
+    there when the page comes back with its ``?run=`` token. The registry pauses a run nobody
+    looks at and releases it later (``session.runs``).
     """
-    run = s[TRAIN_RUN] if TRAIN_RUN in s else None
-    if run is not None:
-        run.playing = False  # a chunk still training ends at its next step
     for key in HELD:
         if key in s:
             del s[key]
@@ -135,16 +144,35 @@ def shelf(state: Any = None) -> Shelf:
 
 
 def train_run(state: Any = None) -> TrainRun | None:
-    """This session's training run, if there is one."""
-    return _state(state).get(TRAIN_RUN)
+    """This session's training run, if the server still keeps it (asking counts as a look)."""
+    token = _state(state).get(RUN_TOKEN)
+    return None if token is None else server.runs().attach(token)
 
 
 def set_train_run(run: TrainRun | None, state: Any = None) -> None:
+    """Make ``run`` this session's run, under the session's token (a new one if it has none).
+    ``session.runs.RunsFull`` (an RNNError) when the server has no room for it."""
     s = _state(state)
+    token = s.get(RUN_TOKEN)
     if run is None:
-        s.pop(TRAIN_RUN, None)
+        if token is not None:
+            server.runs().release(token)
+            s.pop(RUN_TOKEN, None)
+    elif token is None or not server.runs().replace(token, run):
+        s[RUN_TOKEN] = server.runs().create(run)
+
+
+def run_token(state: Any = None) -> str | None:
+    """The token of this session's run (kept in the URL so a reload finds the run again)."""
+    return _state(state).get(RUN_TOKEN)
+
+
+def set_run_token(token: str | None, state: Any = None) -> None:
+    s = _state(state)
+    if token is None:
+        s.pop(RUN_TOKEN, None)
     else:
-        s[TRAIN_RUN] = run
+        s[RUN_TOKEN] = token
 
 
 def cached(name: str, key: Any, make: Callable[[], Any]) -> Any:
@@ -207,6 +235,11 @@ def value(key: str, default: Any = None) -> Any:
 
 def set_value(key: str, v: Any) -> None:
     st.session_state[key] = v
+
+
+def add_notice(key: str, markdown: str) -> None:
+    """A notice about a link (``RUN_NOTICE``, ``MODEL_NOTICE``), shown once."""
+    st.session_state[key] = [*st.session_state.get(key, []), markdown]
 
 
 def take(key: str, default: Any = None) -> Any:

@@ -16,9 +16,9 @@ import streamlit as st
 from figures.train import LN2
 from rnn import CORPORA, RNNError
 from session import checkpoints, limits, train_view, training
-from session.shelf import ModelEntry
+from session.run_models import trained_entry
 
-from . import state
+from . import runs, state
 from .markdown import escape_markdown
 from .train_settings import SOURCES, CorpusChoice, Settings, sync_widgets
 
@@ -83,22 +83,10 @@ def messages_ui(message: str | None) -> None:
 # -- callbacks ---------------------------------------------------------------------------------
 
 
-def _play() -> None:
-    run = state.train_run()
-    if run is not None and not run.trainer.diverged:
-        run.playing = True
-
-
-def _pause() -> None:
-    run = state.train_run()
-    if run is not None:
-        training.pause(run)  # waits for a chunk still training on the previous run's thread
-
-
 def _step() -> None:
     run = state.train_run()
     if run is not None:
-        training.pause(run)
+        runs.pause()
         training.run_chunk(run, seconds=None, max_steps=1)
 
 
@@ -119,7 +107,7 @@ def _continue() -> None:
     run = state.train_run()
     try:
         training.continue_after_divergence(run)
-        run.playing = True
+        runs.play()
     except RNNError as e:
         state.set_value(state.TRAIN_MESSAGE, str(e))
 
@@ -138,7 +126,11 @@ def _resume_upload() -> None:
         state.set_value(state.TRAIN_MESSAGE,
                         f"Could not continue from {escape_markdown(up.name)}: {e}")
         return
-    state.set_train_run(run)
+    try:
+        state.set_train_run(run)
+    except RNNError as e:  # no room on the server: the current run is kept
+        state.set_value(state.TRAIN_MESSAGE, str(e))
+        return
     sync_widgets(run.trainer.config)
     state.set_value(state.TRAIN_NOTICE, run.resumed.replace(  # names the corpus, maybe a file
         run.corpus_name, escape_markdown(run.corpus_name)))
@@ -169,10 +161,10 @@ def controls_ui(run: training.TrainRun) -> None:
     """Play, Pause, Step, Reset and what the run was started with."""
     tr = run.trainer
     c = st.columns([1, 1, 1, 1, 2])
-    c[0].button("Play", key="train_play", icon=":material/play_arrow:", on_click=_play,
+    c[0].button("Play", key="train_play", icon=":material/play_arrow:", on_click=runs.play,
                 disabled=run.playing or bool(tr.diverged), type="primary",
                 width="stretch")
-    c[1].button("Pause", key="train_pause", icon=":material/pause:", on_click=_pause,
+    c[1].button("Pause", key="train_pause", icon=":material/pause:", on_click=runs.pause,
                 disabled=not run.playing, width="stretch")
     c[2].button("Step", key="train_step", icon=":material/skip_next:", on_click=_step,
                 disabled=bool(tr.diverged), width="stretch",
@@ -206,27 +198,28 @@ def divergence_ui(run: training.TrainRun) -> None:
 
 
 def explore_ui(run: training.TrainRun) -> None:
-    """Pick the model now or a snapshot, and open it in the explorer."""
-    snaps = {f"now (step {run.steps:,})": None}
-    snaps.update({f"snapshot at step {s.step:,}": s.step for s in run.snapshots
-                  if s.step != run.steps})
-    c1, c2 = st.columns([2, 1])
+    """Pick the latest weights or a snapshot; open it in the explorer, or share it."""
+    with run.lock:
+        snaps = {"the latest weights": None}
+        snaps.update({f"snapshot at step {s.step:,} (validation loss "
+                      f"{'–' if s.val_loss is None else f'{s.val_loss:.3f}'})": s.step
+                      for s in run.snapshots})
+    c1, c2, c3 = st.columns([2, 1, 1])
     pick = c1.selectbox("Model", list(snaps), key="train_explore_pick",
                         help=f"Up to {training.MAX_SNAPSHOTS} copies are kept along the run, "
                              "so the explorer can show one sentence through the model at "
-                             "step 0, 100, 1000 …")
+                             "step 0, 100, 1000 … A copy is taken when you open or share it; "
+                             "the run goes on.")
+    step = snaps.get(pick)
     c2.write("")
     if c2.button("Explore this model", key="train_explore", type="primary",
                  icon=":material/timeline:"):
-        training.pause(run)  # the copy and its label show the same step
-        step = snaps.get(pick)
-        meta = run.model_meta(step)
-        state.shelf().add(ModelEntry(
-            key="trained" if step is None else f"trained@{step}",
-            label=f"Trained here: {run.corpus_name}, step {meta.snapshot_step:,}",
-            model=training.snapshot_model(run, step), vocab=run.trainer.vocab, meta=meta,
-            source="trained" if step is None else "snapshot"))
+        state.shelf().add(trained_entry(run, step))  # a copy: training goes on
         st.switch_page("pages/explorer.py")
+    with c3:
+        st.write("")
+        runs.share_ui(lambda: trained_entry(run, step), key="train_share")
+    runs.share_link_ui()
 
 
 def checkpoint_ui(run: training.TrainRun) -> None:

@@ -18,7 +18,7 @@ import streamlit as st
 from rnn import ACTIVATIONS, CORPORA, OPTIMIZERS, RNNError, TrainConfig, Vocab, load_corpus
 from rnn.config import MAX_SEED, MAX_VAL_FRACTION
 from rnn.train import text_digest
-from session import limits, train_view, training
+from session import limits, runs, server, training
 
 from . import state
 
@@ -215,6 +215,8 @@ def settings_ui() -> Settings:
 
 def limits_ui() -> None:
     """The server's limits, in an expander."""
+    cfg = server.settings()
+    lim = server.runs().limits
     with st.expander("Limits on this server"):
         st.markdown(
             f"- corpus: at most {limits.MAX_CORPUS_MB} MB ({limits.MAX_CORPUS_BYTES:,} bytes) of "
@@ -227,14 +229,17 @@ def limits_ui() -> None:
             f"({limits.MAX_CHECKPOINT_BYTES:,} bytes), hidden size ≤ {limits.MAX_HIDDEN}, "
             f"vocabulary ≤ {limits.MAX_TRAIN_VOCAB} tokens to train "
             f"(≤ {limits.MAX_VOCAB} to look at on the other pages)\n"
-            f"- training runs in chunks of {training.CHUNK_SECONDS:g} s, so pause answers "
-            "quickly; the charts are redrawn about once a second (less often when drawing is "
-            f"slow, so that training keeps {train_view.TRAIN_SHARE:.0%} of the time); every "
-            "session trains in its own chunks and shares the server's processors with the "
-            "others\n"
+            f"- one run per session; it trains on the server in chunks of "
+            f"{training.CHUNK_SECONDS:g} s (so pause answers quickly), also while you are on "
+            f"other pages; at most {lim.max_training} runs train at once on this server (the "
+            f"others wait and take turns every {runs.SLICE_S:g} s), {lim.max_runs} are kept\n"
+            f"- a playing run nobody looks at for {cfg.run_leave_min:g} minutes is paused, a "
+            f"run nobody looks at for {cfg.run_idle_min:g} minutes is released\n"
             f"- {training.MAX_SNAPSHOTS} snapshots (steps "
             f"{', '.join(f'{s:,}' for s in training.SNAPSHOT_STEPS)}), the latest "
             f"{training.MAX_SAMPLES} samples\n"
             f"- a loss above {training.BLOWUP_FACTOR:g} × ln V (ten times the cost of guessing "
             "uniformly) counts as diverged\n"
-            "- your run lives in your browser session only; reloading the page starts over")
+            "- your run belongs to the token in this page's address (`run=`): a reload or a "
+            "new tab with that address finds it again; shared models last "
+            f"{cfg.store_days:g} days")

@@ -114,6 +114,8 @@ def model_picker_ui(*, where=None, key: str = "model_picker", upload: bool = Tru
                 on_change=_pick, args=(key,),
                 help="Built-in models, the one you trained on the Train page, and uploads.",
             )
+    for notice in state.take(state.MODEL_NOTICE, []):  # a link's model that could not open
+        st.warning(notice, icon=":material/link_off:")
     return shelf.current
 
 

@@ -145,8 +145,10 @@ def streamlit_server(log_path: Path | None = None):
     else:
         log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
         log_path = Path(log.name)
+    store = tempfile.mkdtemp(prefix="shared-models-")  # shared models of this server only
     proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "RNN_STORE_DIR": store},
     )
     log.close()
 
@@ -181,6 +183,7 @@ def streamlit_server(log_path: Path | None = None):
         _stop(proc)
         if not keep_log:
             log_path.unlink(missing_ok=True)
+        shutil.rmtree(store, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

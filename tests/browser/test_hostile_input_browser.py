@@ -121,10 +121,10 @@ def test_rapid_clicks_while_training(app_server, page, wait_for_app):
         # of the click before) takes the click as a person's would, without effect
         buttons[key].click(timeout=5000, force=True, no_wait_after=True)
         page.wait_for_timeout(50)
-    wait_for_app(page, settle_ms=1500)
-    if buttons["pause"].is_enabled():
+    page.wait_for_timeout(1500)  # the clicks' reruns; the run may be playing after them
+    if buttons["pause"].is_enabled():  # a playing page reruns on its own: pause it first
         buttons["pause"].click()
-        wait_for_app(page)
+    wait_for_app(page, settle_ms=1500)
     shown = int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0)
     page.wait_for_timeout(1500)
     assert int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0) == shown
