@@ -3,6 +3,7 @@ the sidebar indicator, and every analysis page's view read from and written to t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -165,6 +166,21 @@ def test_share_opens_the_same_model_in_another_session():
     run = state.train_run(at.session_state)
     assert entry.meta.snapshot_step <= run.steps
     assert state.run_token(other.session_state) is None  # a shared model carries no run
+
+
+def test_share_on_a_full_store_says_so_and_keeps_the_run(monkeypatch):
+    at = _train(30)
+    run = state.train_run(at.session_state)
+    small = dataclasses.replace(server.store(), max_bytes=1000)  # under any checkpoint
+    monkeypatch.setattr(server, "store", lambda: small)
+    at.button(key="train_share").click()
+    _run(at)
+    assert "store of shared models is full" in " ".join(e.value for e in at.error)
+    assert at.session_state[state.SHARE_LINK] is None
+    assert state.train_run(at.session_state) is run and run.steps >= 30
+    assert not list(server.store().folder.glob("*.npz"))
+    _run(at)  # the message was for that click only
+    assert not any("full" in e.value for e in at.error)
 
 
 @pytest.mark.parametrize("key,says", [

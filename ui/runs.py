@@ -151,13 +151,16 @@ def share_ui(entry: Callable[[], ModelEntry], key: str = "share") -> None:
         try:
             state.set_value(state.SHARE_LINK,
                             page_url("explorer", model=share(entry(), server.store())))
-        except RNNError as e:
+        except RNNError as e:  # the store is full, or the model cannot be written
             state.set_value(state.SHARE_LINK, None)
-            st.error(str(e))
+            state.set_value(state.SHARE_PROBLEM, str(e))
 
 
 def share_link_ui() -> None:
-    """The link of the model this session shared last."""
+    """The link of the model this session shared last, or why sharing failed just now."""
+    problem = state.take(state.SHARE_PROBLEM)
+    if problem:
+        st.error(problem)
     link = state.value(state.SHARE_LINK)
     if link:
         st.code(link, language=None, wrap_lines=True)

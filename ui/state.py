@@ -27,6 +27,7 @@ RUN_TOKEN = "run_token"  # this session's run in session.server.runs(), also the
 RUN_NOTICE = "run_notice"  # list: why the run a link names could not be reattached
 MODEL_NOTICE = "model_notice"  # list: why the model a link names could not be opened
 SHARE_LINK = "share_link"  # the link of the model this session shared last
+SHARE_PROBLEM = "share_problem"  # why Share failed just now, for the next line of the page
 URL_MODEL_READ = "url_model_read"  # the model named in the URL was opened once
 BPTT_URL_READ = "bptt_url_read"  # each page took its view from the URL once
 SPACE_URL_READ = "space_url_read"

@@ -204,20 +204,18 @@ def explore_ui(run: training.TrainRun) -> None:
         snaps.update({f"snapshot at step {s.step:,} (validation loss "
                       f"{'–' if s.val_loss is None else f'{s.val_loss:.3f}'})": s.step
                       for s in run.snapshots})
-    c1, c2, c3 = st.columns([2, 1, 1])
+    c1, c2 = st.columns(2, vertical_alignment="bottom")
     pick = c1.selectbox("Model", list(snaps), key="train_explore_pick",
                         help=f"Up to {training.MAX_SNAPSHOTS} copies are kept along the run, "
                              "so the explorer can show one sentence through the model at "
                              "step 0, 100, 1000 … A copy is taken when you open or share it; "
                              "the run goes on.")
     step = snaps.get(pick)
-    c2.write("")
-    if c2.button("Explore this model", key="train_explore", type="primary",
-                 icon=":material/timeline:"):
-        state.shelf().add(trained_entry(run, step))  # a copy: training goes on
-        st.switch_page("pages/explorer.py")
-    with c3:
-        st.write("")
+    with c2.container(horizontal=True):
+        if st.button("Explore this model", key="train_explore", type="primary",
+                     icon=":material/timeline:"):
+            state.shelf().add(trained_entry(run, step))  # a copy: training goes on
+            st.switch_page("pages/explorer.py")
         runs.share_ui(lambda: trained_entry(run, step), key="train_share")
     runs.share_link_ui()
 
