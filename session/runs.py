@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -53,7 +53,7 @@ WAITING_PER_TRAINER = 4  # runs allowed to wait in line, per training place
 EMPTY_GRACE_S = 60.0  # a run with no step, unseen this long, gives its room to a new run
 
 
-class Why(str, Enum):
+class Why(StrEnum):
     """Why a run is paused."""
 
     USER = "user"  # Pause, or never played
@@ -63,7 +63,7 @@ class Why(str, Enum):
     CAP = "cap"  # the server had no place for it to train or wait
 
 
-class State(str, Enum):
+class State(StrEnum):
     PAUSED = "paused"
     WAITING = "waiting"  # playing, in line for a place to train
     TRAINING = "training"

@@ -124,9 +124,8 @@ def test_d12_corpus_of_exactly_the_limit_is_taken_one_byte_more_is_not():
 
 
 def test_d12_server_upload_limit_matches_the_largest_uploader():
-    from pathlib import Path
-
     import tomllib
+    from pathlib import Path
 
     cfg = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml")
                         .read_text())

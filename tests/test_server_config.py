@@ -8,9 +8,9 @@ import math
 import subprocess
 import sys
 import time
+import tomllib
 
 import pytest
-import tomllib
 
 from session.limits import MAX_CHECKPOINT_BYTES, MAX_CORPUS_BYTES
 from tests.browser.conftest import REPO_ROOT, streamlit_server

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from urllib.parse import quote
 
 import pytest
-import tomllib
 
 from rnn import RNN, load_checkpoint, save_checkpoint
 from session.limits import MAX_HIDDEN
