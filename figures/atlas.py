@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from rnn.vocab import display_token
 
-from .style import PROB_SCALE, SIGNED_SCALE, base_layout, signed_heatmap
+from .style import NOW_COLOUR, PROB_SCALE, SIGNED_SCALE, base_layout, signed_heatmap, white_ink
 
 CELL_PX = 20  # height of one text row
 MAX_WORD_CHARS = 12  # a longer word token is cut to this many cells (the hover has it whole)
@@ -68,29 +68,30 @@ def text_heatmap(
         heat = go.Heatmap(z=z, zmin=zmin, zmax=zmax, colorscale=PROB_SCALE,
                           customdata=hover.tolist(), hovertemplate=template, xgap=1, ygap=1,
                           colorbar=dict(title=dict(text=colorbar_title), thickness=12))
-    finite = np.abs(values[np.isfinite(values)])
     if signed:
-        lim = zmax if zmax is not None else (finite.max() if finite.size else 1.0)
-        dark = np.abs(values) > 0.6 * (lim or 1.0)
+        lim = heat.zmax
+        white = white_ink(values, SIGNED_SCALE, -lim, lim)
     else:
         lo = zmin if zmin is not None else (values[np.isfinite(values)].min(initial=0.0))
         hi = zmax if zmax is not None else (values[np.isfinite(values)].max(initial=1.0))
-        dark = (values - lo) > 0.65 * max(hi - lo, 1e-12)
-    dark &= np.isfinite(values)
-    # Two text traces (dark and light letters) rather than one colour per point: plotly
-    # validates a per-point colour list one string at a time, which is slow for long texts.
+        white = white_ink(values, PROB_SCALE, lo, hi)
+    black = np.isfinite(values) & ~white
+    # Three text traces rather than one colour per point (plotly validates a per-point colour
+    # list one string at a time, which is slow for long texts): white or black on a coloured
+    # cell, whichever reads better; the theme's text colour on a blank (NaN) cell.
     labels = np.array([display_token(t, MAX_WORD_CHARS) for t in tokens], dtype=object)
     centre = cols + (spans - 1) / 2  # (T,) a word's label sits across its cells
+    mono = dict(family="DejaVu Sans Mono, monospace", size=12)
     letters = [
         go.Scatter(x=centre[m].tolist(), y=rows[m].tolist(), mode="text",
                    text=labels[m].tolist(), hoverinfo="skip", showlegend=False,
-                   textfont=dict(family="DejaVu Sans Mono, monospace", size=12, color=colour))
-        for m, colour in ((~dark, "#222"), (dark, "white")) if m.any()
+                   textfont=dict(mono, **({"color": colour} if colour else {})))
+        for m, colour in ((black, "black"), (white, "white"), (~black & ~white, None)) if m.any()
     ]
     fig = go.Figure([heat, *letters])
     if mark is not None and 0 <= mark < len(tokens):
         fig.add_shape(type="rect", x0=cols[mark] - 0.5, x1=ends[mark] - 0.5, y0=rows[mark] - 0.5,
-                      y1=rows[mark] + 0.5, line=dict(color="black", width=2))
+                      y1=rows[mark] + 0.5, line=dict(color=NOW_COLOUR, width=2))
     height = n_rows * CELL_PX + (60 if title else 30)
     if n_rows <= 4:  # a short strip: a vertical colour bar would be squashed, lay it below
         fig.update_traces(colorbar=dict(orientation="h", x=0, xanchor="left", y=-0.05,
@@ -121,11 +122,15 @@ def selectivity_grid(best_r: np.ndarray, order: np.ndarray, descriptions: list[s
     slot = np.arange(len(order))
     x, y = slot % n_cols, slot // n_cols
     n_rows = int(y.max()) + 1 if len(order) else 1
-    marker_line = ["black" if u == selected else "rgba(0,0,0,0.15)" for u in order.tolist()]
+    # the selected square outlined in the "now" orange, the others faintly (pale ones need an
+    # edge on a white page): both read on the light and the dark theme
+    marker_line = [NOW_COLOUR if u == selected else "rgba(128,128,128,0.3)"
+                   for u in order.tolist()]
     widths = [3 if u == selected else 1 for u in order.tolist()]
+    white = white_ink(best_r[order], SIGNED_SCALE, -1.0, 1.0)
     fig = go.Figure(go.Scatter(
         x=x, y=y, mode="markers+text", text=[str(u) for u in order.tolist()],
-        textfont=dict(size=10, color="#222"),
+        textfont=dict(size=10, color=["white" if w else "black" for w in white]),
         customdata=order.tolist(),
         hovertext=[f"neuron {u}: {descriptions[u]}" for u in order.tolist()],
         hovertemplate="%{hovertext}<extra></extra>",

@@ -10,10 +10,11 @@ from rnn.analysis import GradientDecay
 from rnn.vocab import display_token
 
 from .atlas import text_heatmap
-from .style import PROB_SCALE, base_layout, unique_labels
+from .style import NOW_COLOUR, PROB_SCALE, base_layout, unique_labels
 
-LINE_COLOURS = {"dh": "#1f4e9c", "dx": "#d0661a", "jac": "#555555", "sat": "#b2182b"}
-G_COLOURS = {"tanh": "#1f4e9c", "relu": "#d0661a", "sigmoid": "#2e8b57", "identity": "#7b3294"}
+# Mid tones: each keeps 3:1 or more against the light and the dark theme's background.
+LINE_COLOURS = {"dh": "#2f6fd0", "dx": NOW_COLOUR, "jac": "#7f7f7f", "sat": "#d62728"}
+G_COLOURS = {"tanh": "#2f6fd0", "relu": NOW_COLOUR, "sigmoid": "#2e8b57", "identity": "#9b59b6"}
 
 
 def _log10(x: np.ndarray) -> np.ndarray:
@@ -110,12 +111,12 @@ def sensitivity_heatmap(dh_norm: np.ndarray, tokens: list[str]) -> go.Figure:
         hovertemplate="loss at t=%{y}<br>state k=%{x}<br>log10 norm %{z:.2f}<extra></extra>",
     ))
     fig.add_shape(type="rect", xref="x", yref="y", x0=-0.5, x1=0.5, y0=-0.5, y1=0.5,
-                  line=dict(color="#d0661a", width=2), visible=False)
+                  line=dict(color=NOW_COLOUR, width=2), visible=False)
     base_layout(fig, title="Every step at once: rows are the loss step t, columns the state k",
                 height=520)
     fig.update_yaxes(autorange="reversed", title="loss at step t", showticklabels=len(tokens) <= 60)
     fig.update_xaxes(title="hidden state h_k", showticklabels=len(tokens) <= 60)
-    fig.update_layout(plot_bgcolor="#f4f4f4")
+    fig.update_layout(plot_bgcolor="rgba(128,128,128,0.08)")  # k > t, no gradient: a faint tint
     return fig
 
 
@@ -136,7 +137,7 @@ def activation_comparison(decays: dict[str, GradientDecay], unit: str = "char") 
         yaxis2=dict(anchor="x2", title=f"loss, nats/{unit}", rangemode="tozero"),
     ))
     for name, dec in decays.items():
-        colour = G_COLOURS.get(name, "#555555")
+        colour = G_COLOURS.get(name, LINE_COLOURS["jac"])
         fig.add_trace(go.Scatter(
             x=dec.distance, y=_finite_or_none(dec.ratio), name=f"g = {name}", mode="lines",
             line=dict(color=colour, width=2), legendgroup=name,

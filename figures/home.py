@@ -45,7 +45,7 @@ def activation_figure(g: Activation | None = None, a_max: float = 4.0, n: int = 
     slope = g.slope(h)  # (n,) g'(a), written in h
     name = {"tanh": "tanh(a)", "relu": "max(0, a)", "sigmoid": "σ(a)", "identity": "a"}[g.name]
     curves = [
-        go.Scatter(x=a, y=h, name=f"h = {name}", line=dict(color="#b91c1c", width=3),
+        go.Scatter(x=a, y=h, name=f"h = {name}", line=dict(color="#dc2626", width=3),
                    hovertemplate=f"a = %{{x:.2f}}<br>h = {name} = %{{y:.3f}}<extra></extra>"),
         go.Scatter(x=a, y=slope, name=f"slope {g.slope_formula}",
                    line=dict(color="#64748b", dash="dot"),
@@ -55,19 +55,19 @@ def activation_figure(g: Activation | None = None, a_max: float = 4.0, n: int = 
     fig = go.Figure(curves)
     ranges = saturated_ranges(g.name)
     for x0, x1 in ranges:
-        fig.add_vrect(x0=max(x0, -a_max), x1=min(x1, a_max), fillcolor="#e2e8f0", opacity=0.6,
+        fig.add_vrect(x0=max(x0, -a_max), x1=min(x1, a_max), fillcolor="rgba(148,163,184,0.2)",
                       line_width=0, layer="below")
     if ranges:
         x0, x1 = max(ranges[-1][0], -a_max), min(ranges[-1][1], a_max)
         label = "inactive: slope 0" if g.name == "relu" else "saturated"
         fig.add_annotation(x=(x0 + x1) / 2, y=0.35 if g.name != "relu" else 1.6, text=label,
-                           showarrow=False, font=dict(size=11, color="#475569"))
+                           showarrow=False, font=dict(size=11))
     lo = min(float(h.min()), 0.0) - 0.1
     hi = max(float(h.max()), 1.0) + 0.1
     fig.update_layout(
-        xaxis=dict(title=dict(text="a (pre-activation)"), zeroline=True, zerolinecolor="#cbd5e1",
+        xaxis=dict(title=dict(text="a (pre-activation)"), zeroline=True,
                    range=[-a_max, a_max], fixedrange=True),
-        yaxis=dict(range=[lo, hi], zeroline=True, zerolinecolor="#cbd5e1", fixedrange=True,
+        yaxis=dict(range=[lo, hi], zeroline=True, fixedrange=True,
                    tickvals=[-1, 0, 1] if g.name == "tanh" else None),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
     )

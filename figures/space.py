@@ -7,12 +7,13 @@ import plotly.graph_objects as go
 
 from rnn.vocab import display_token
 
-from .style import base_layout
+from .style import NOW_COLOUR, base_layout
 
-NOW_COLOUR = "#d0661a"
 CLOUD_COLOUR = "rgba(150,150,150,0.25)"
 CLOUD_3D = "#8a8a8a"  # WebGL 3-D markers ignore rgba alpha: grey plus trace opacity
-LINE_COLOUR = "rgba(31,78,156,0.45)"
+LINE_COLOUR = "rgba(47,111,208,0.5)"
+BAR_COLOUR = "#2f6fd0"  # 3:1 or more against the light and the dark theme's background
+BUTTON_TEXT = "#31333f"  # Streamlit's light-theme text
 
 
 def _axis_titles(ratio: np.ndarray, dims: int) -> list[str]:
@@ -87,12 +88,12 @@ def trajectory(
         line=dict(color=LINE_COLOUR, width=1.5),
         marker=dict(size=3 if three else 7, color=np.arange(T), colorscale="Blues",
                     cmin=-0.4 * T, cmax=T - 1),
-        textposition="top center", textfont=dict(size=11, color="#444"),
+        textposition="top center", textfont=dict(size=11),
     ))
     traces.append(Scatter(
         **now(t), mode="markers+text", name="now",
         marker=dict(size=7 if three else 16, color=NOW_COLOUR, line=dict(color="white", width=2)),
-        textposition="bottom center", textfont=dict(size=15, color=NOW_COLOUR),
+        textposition="bottom center", textfont=dict(size=15),  # the theme's text colour
         hovertemplate="now: %{hovertext}<extra></extra>",
     ))
     fig = go.Figure(traces)
@@ -105,8 +106,11 @@ def trajectory(
         pause = dict(label="❚❚ Pause", method="animate", args=[[None], dict(
             frame=dict(duration=0, redraw=False), mode="immediate")])
         fig.update_layout(
+            # Light buttons with dark text in either theme: plotly lights the pressed button in
+            # a fixed near-white, on which the dark theme's light text vanished.
             updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.1, xanchor="left",
-                              yanchor="top", buttons=[play, pause], pad=dict(r=8, t=8))],
+                              yanchor="top", buttons=[play, pause], pad=dict(r=8, t=8),
+                              bgcolor="white", font=dict(color=BUTTON_TEXT))],
         )
     titles = _axis_titles(np.asarray(explained), dims)
     base_layout(fig, title="", height=620)
@@ -122,9 +126,9 @@ def trajectory(
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         pad = 0.08 * np.maximum(hi - lo, 1e-6)
         fig.update_xaxes(title=titles[0], range=[lo[0] - pad[0], hi[0] + pad[0]],
-                         zeroline=False, gridcolor="#eee")
+                         zeroline=False)
         fig.update_yaxes(title=titles[1], range=[lo[1] - pad[1], hi[1] + pad[1]],
-                         zeroline=False, gridcolor="#eee")
+                         zeroline=False)
     fig.update_layout(legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0),
                       margin=dict(l=10, r=10, t=30, b=90 if animate and T > 1 else 10))
     return fig
@@ -135,15 +139,16 @@ def explained_variance(ratio: np.ndarray) -> go.Figure:
     ratio = np.asarray(ratio, dtype=float)
     names = list(range(1, len(ratio) + 1))
     fig = go.Figure([
-        go.Bar(x=names, y=ratio, name="this axis", marker_color="#1f4e9c",
+        go.Bar(x=names, y=ratio, name="this axis", marker_color=BAR_COLOUR,
                hovertemplate="PC%{x}: %{y:.1%}<extra></extra>"),
         go.Scatter(x=names, y=np.cumsum(ratio), name="cumulative", mode="lines+markers",
-                   line=dict(color="#d0661a"),
+                   line=dict(color=NOW_COLOUR),
                    hovertemplate="PC1 to PC%{x}: %{y:.1%}<extra></extra>"),
     ])
     base_layout(fig, title="Explained variance", height=260)
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     fig.update_xaxes(title="principal component", dtick=1)
-    fig.update_layout(legend=dict(x=0.98, xanchor="right", y=0.98, yanchor="top",
-                                  bgcolor="rgba(255,255,255,0.8)"), showlegend=True)
+    # top left, inside: clear of the title, and of the curves unless PC1 alone explains 80%
+    fig.update_layout(legend=dict(x=0.02, xanchor="left", y=0.98, yanchor="top"),
+                      showlegend=True)
     return fig

@@ -1,10 +1,19 @@
-"""The one colour scale for signed values and the heatmap every view builds on."""
+"""The one colour scale for signed values, the heatmap every view builds on, and the colours that
+read on the light and the dark theme alike.
+
+Streamlit's theme owns each chart's background and text: the figures set a transparent
+background and no colour for titles, ticks, legends or labels, so the page's own colours show,
+light or dark, whichever the browser asks for. What a figure colours itself is drawn on a cell or
+a marker of a known colour, or is a line or bar in a mid tone that keeps at least 3:1 against
+both themes' backgrounds.
+"""
 
 from __future__ import annotations
 
 import html
 
 import numpy as np
+import plotly.colors as pc
 import plotly.graph_objects as go
 
 from rnn.vocab import display_token
@@ -16,6 +25,38 @@ SIGNED_SCALE = "RdBu_r"
 SIGNED_STOPS = [[pos, color] for pos, color in go.Heatmap(colorscale=SIGNED_SCALE).colorscale]
 PROB_SCALE = "Blues"
 FONT = dict(family="Inter, system-ui, sans-serif", size=13)
+TRANSPARENT = "rgba(0,0,0,0)"  # paper and plot area: the page shows through, in either theme
+NOW_COLOUR = "#d0661a"  # the current step or token, wherever it is marked
+
+
+def luminance(rgb) -> float:
+    """WCAG relative luminance of a colour given as 0-255 channels (0 black to 1 white)."""
+    lin = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
+           for v in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a, b) -> float:
+    """WCAG contrast ratio of two colours given as 0-255 channels (1 to 21)."""
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def white_ink(values: np.ndarray, colorscale, zmin: float, zmax: float) -> np.ndarray:
+    """Where white letters read better than black on each value's colour of the scale.
+
+    The better of the two is at least 4.58:1 on any colour. NaN values (blank cells) give False.
+    """
+    values = np.asarray(values, dtype=float)
+    out = np.zeros(values.shape, dtype=bool)
+    ok = np.isfinite(values)
+    if not ok.any():
+        return out
+    pos = np.clip((values[ok] - zmin) / max(zmax - zmin, 1e-12), 0.0, 1.0)
+    scale = pc.get_colorscale(colorscale) if isinstance(colorscale, str) else colorscale
+    cells = [pc.unlabel_rgb(c) for c in pc.sample_colorscale(scale, pos.tolist())]
+    out[ok] = [contrast(c, (255, 255, 255)) > contrast(c, (0, 0, 0)) for c in cells]
+    return out
 
 
 def plain(tok: str) -> str:
@@ -53,7 +94,7 @@ def base_layout(fig: go.Figure, *, title: str = "", height: int = 320) -> go.Fig
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left", font=dict(size=15)), height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10), font=FONT,
-        plot_bgcolor="white", paper_bgcolor="white",
+        plot_bgcolor=TRANSPARENT, paper_bgcolor=TRANSPARENT,
         # room for tick labels and axis titles, also where a chart is shown without
         # Streamlit's theme (which turns this on)
         xaxis_automargin=True, yaxis_automargin=True,

@@ -11,9 +11,12 @@ from .style import base_layout
 
 MAX_POINTS = 1500  # longer curves are thinned before plotting; the browser stays quick
 LN2 = math.log(2.0)
-TRAIN_COLOUR = "#9ecae1"
-SMOOTH_COLOUR = "#08519c"
+# The raw curve faint, the smoothed one strong, on the light and the dark theme alike: mid tones
+# with 3:1 or more against both backgrounds, the raw one translucent.
+TRAIN_COLOUR = "rgba(33,113,181,0.5)"
+SMOOTH_COLOUR = "#2171b5"
 VAL_COLOUR = "#d94801"
+GRAD_COLOUR = "#807dba"
 
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:
@@ -88,9 +91,8 @@ def loss_figure(step, loss, val_step, val_loss, *, unit: str = "character",
     lo, hi = max(0.0, lo - pad), hi + pad
     # bits = nats / ln 2: the right axis spans the same range in bits, so both read off one curve
     layout = dict(
-        xaxis=dict(title="step", rangemode="tozero", showgrid=True, gridcolor="#eee"),
-        yaxis=dict(title=f"loss (nats per {unit})", range=[lo, hi], showgrid=True,
-                   gridcolor="#eee"),
+        xaxis=dict(title="step", rangemode="tozero", showgrid=True),
+        yaxis=dict(title=f"loss (nats per {unit})", range=[lo, hi], showgrid=True),
         yaxis2=dict(title=f"bits per {unit}", range=[lo / LN2, hi / LN2], overlaying="y",
                     side="right", showgrid=False),
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
@@ -99,7 +101,7 @@ def loss_figure(step, loss, val_step, val_loss, *, unit: str = "character",
     if initial is not None and np.isfinite(initial):
         fig.add_hline(y=initial, line=dict(color="#888", dash="dot", width=1),
                       annotation_text=f"ln V = {initial:.2f}: a uniform guess",
-                      annotation_position="top right", annotation_font=dict(color="#666"))
+                      annotation_position="top right")
     return base_layout(fig, title="Loss", height=height)
 
 
@@ -109,7 +111,7 @@ def grad_norm_figure(step, grad_norm, *, height: int = 260) -> go.Figure:
     g = np.asarray(grad_norm, dtype=float)
     keep = _thin(g.size)
     trace = go.Scatter(x=step[keep], y=g[keep], mode="lines", name="gradient norm",
-                       line=dict(color="#6a51a3", width=1.5),
+                       line=dict(color=GRAD_COLOUR, width=1.5),
                        hovertemplate="step %{x}<br>norm %{y:.3g}<extra></extra>")
     layout = dict(xaxis=dict(title="step", rangemode="tozero"),
                   yaxis=dict(title="‖dL/dθ‖ (before clipping)", type="log", dtick=1),

@@ -72,9 +72,14 @@ def test_word_tokens_fill_cells_sized_to_the_word_and_long_words_are_cut():
 
 
 def test_text_heatmap_light_letters_on_dark_cells():
-    fig = text_heatmap(list("abcd"), np.array([-1.0, -0.1, 0.1, 1.0]), zmax=1.0)
+    """White on dark cells, black on light ones; a blank (NaN) cell's letter takes the theme's
+    text colour, which reads on the page behind it, light or dark."""
+    fig = text_heatmap(list("abcde"), np.array([-1.0, -0.1, 0.1, 1.0, np.nan]), zmax=1.0)
     by_colour = {d.textfont.color: list(d.text) for d in fig.data if d.type == "scatter"}
-    assert by_colour["white"] == ["a", "d"] and by_colour["#222"] == ["b", "c"]
+    assert by_colour == {"white": ["a", "d"], "black": ["b", "c"], None: ["e"]}
+    gaps = gradient_text(list("abcd"), np.array([1e-3, 1e-2]), 1)  # tokens after t are blank
+    blank = [list(d.text) for d in gaps.data if d.type == "scatter" and d.textfont.color is None]
+    assert blank == [["c", "d"]]
 
 
 def test_unit_grid_orders_units_and_marks_the_selected_one():

@@ -12,6 +12,8 @@ Fixtures:
     wait_for_app   helper: wait_for_app(page) waits until the script run is finished and
                    asserts that no exception is shown
     screenshot     helper: screenshot(page, name) saves tests/screenshots/<name>.png
+    css_rgb        helper: css_rgb(css) is a computed CSS colour as 0-255 channels
+    (the WCAG contrast ratio of two such colours is figures.style.contrast)
 
 Every test in this folder gets the ``browser`` marker, so ``pytest -m "not browser"`` skips
 them all.
@@ -284,6 +286,12 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{safe}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def css_rgb(css: str) -> tuple[float, ...]:
+    """A computed CSS colour as 0-255 channels: rgb(...) or color(srgb ...) from color-mix."""
+    vals = [float(x) for x in re.findall(r"[\d.]+", css.replace("srgb", ""))[:3]]
+    return tuple(v * 255 for v in vals) if css.startswith("color(") else tuple(vals)
 
 
 @pytest.fixture(name="wait_for_app")

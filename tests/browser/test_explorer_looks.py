@@ -4,15 +4,15 @@ large model on a long text drawn legibly."""
 from __future__ import annotations
 
 import math
-import re
 import tomllib
 from urllib.parse import quote
 
 import pytest
 
+from figures.style import contrast
 from rnn import RNN, load_checkpoint, save_checkpoint
 from session.limits import MAX_HIDDEN
-from tests.browser.conftest import REPO_ROOT
+from tests.browser.conftest import REPO_ROOT, css_rgb
 from tests.browser.test_explorer_browser import (
     MODELS,
     SENTENCE,
@@ -35,9 +35,9 @@ def test_screenshots_and_contrast(browser, app_server, wait_for_app, screenshot,
         pairs = page.locator(VIEW).evaluate(CONTRAST_PROBE)
         assert len(pairs) >= 12
         for where, fg, bg in pairs:
-            ratio = _contrast(_rgb(fg), _rgb(bg))
+            ratio = contrast(css_rgb(fg), css_rgb(bg))
             assert ratio >= 4.5, (where, fg, bg, round(ratio, 2))
-        app_bg = _rgb(page.evaluate(
+        app_bg = css_rgb(page.evaluate(
             "getComputedStyle(document.querySelector('[data-testid=\"stApp\"]')).backgroundColor"))
         assert (sum(app_bg) < 3 * 128) == (scheme == "dark")
         # the app's accent for this scheme (.streamlit/config.toml) reaches the step view
@@ -115,18 +115,3 @@ CONTRAST_PROBE = """r => {
         return [s, getComputedStyle(e).color, bgOf(e)];
     });
 }"""
-
-
-def _rgb(css: str) -> tuple[float, ...]:
-    """A computed CSS colour as 0-255 channels: rgb(...) or color(srgb ...) from color-mix."""
-    vals = [float(x) for x in re.findall(r"[\d.]+", css.replace("srgb", ""))[:3]]
-    return tuple(v * 255 for v in vals) if css.startswith("color(") else tuple(vals)
-
-
-def _contrast(a, b) -> float:
-    def lum(c):
-        lin = [(v / 255) / 12.92 if v / 255 <= 0.04045 else ((v / 255 + 0.055) / 1.055) ** 2.4
-               for v in c]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-    hi, lo = sorted((lum(a), lum(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
