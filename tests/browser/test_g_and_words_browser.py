@@ -57,6 +57,11 @@ def test_word_model_in_every_view(app_server, page, wait_for_app, screenshot):
     cut = page.locator(f"{VIEW} .tokens .tok[data-t='2']")
     assert cut.inner_text() == "incomprehen…"  # a long word cut in its cell...
     assert cut.get_attribute("title").startswith("incomprehensibilities")  # ...whole on hover
+    spill = page.locator(f"{VIEW} .hticks > span").evaluate_all(
+        """spans => spans.filter(s => s.scrollWidth > s.clientWidth + 1
+                                 && getComputedStyle(s).overflowX !== 'hidden').length""")
+    assert page.locator(f"{VIEW} .hticks").is_visible()
+    assert spill == 0, "a word's label in the hidden-state view runs into the next column"
     _shoot(page, screenshot, "g-words-explorer")
     for label, name in (("Backprop", "bptt"), ("Hidden-state", "space"), ("atlas", "atlas")):
         _go(page, label, wait_for_app)
