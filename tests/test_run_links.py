@@ -153,6 +153,7 @@ def test_a_snapshot_carries_its_own_losses():
 
 def test_share_opens_the_same_model_in_another_session():
     at = _train(120)
+    assert "use Share" in _texts(at)  # the page says the address is not the way to share
     at.button(key="train_share").click()
     _run(at)
     link = at.session_state[state.SHARE_LINK]

@@ -22,6 +22,9 @@ from session.shelf import ModelEntry
 from . import state
 from .markdown import escape_markdown
 
+KEY_IN_ADDRESS = ("This page's address holds your run's key (`run=`), so a reload or a new tab "
+                  "finds the run again. Anyone you send the whole address to can pause or reset "
+                  "your run: to send someone the model, use Share on Train live.")
 INDICATOR_EVERY_S = 1.0  # the sidebar indicator's refresh while the run trains or waits
 
 
@@ -109,7 +112,7 @@ def run_indicator_ui() -> None:
         p = train_view.progress(run)
         with st.container(border=True, key="run_indicator"):
             loss = "–" if p.loss != p.loss else f"{p.loss:.3f}"
-            st.markdown(f"**Your run** · {escape_markdown(run.corpus_name)}")
+            st.markdown(f"**Your run** · {escape_markdown(run.corpus_name)}", help=KEY_IN_ADDRESS)
             st.markdown(f"step **{p.steps:,}** · loss {loss}")
             status_ui(now)
             if now.state != State.PAUSED:
@@ -162,7 +165,10 @@ def share_link_ui() -> None:
     if problem:
         st.error(problem)
     link = state.value(state.SHARE_LINK)
-    if link:
+    if not link:
+        st.caption("To send the model to others, use Share: the address of this page holds "
+                   "your run, which anyone with it could pause or reset.")
+    else:
         st.code(link, language=None, wrap_lines=True)
         st.caption("Copy this link (its copy button shows at the corner). It names the model "
                    "by the hash of its file, so it always opens exactly these weights.")
