@@ -1,7 +1,7 @@
 """Speed of the Explorer's step view, in headless Chromium, in one run.
 
     python benchmarks/explorer_speed.py [--steps 30] [--loads 6] [--play-steps 12] [--quick]
-    python benchmarks/explorer_speed.py --bytes-only   # part 5 alone, about a minute
+    python benchmarks/explorer_speed.py --bytes-only   # part 5 alone, about two minutes
 
 A live ``streamlit run app.py`` and Debian's /usr/bin/chromium (through Playwright):
 
@@ -23,6 +23,9 @@ A live ``streamlit run app.py`` and Debian's /usr/bin/chromium (through Playwrig
 5. Bytes per pause: every websocket frame the page receives is counted (Playwright's
    ``framereceived``) from a click on a token until the rerun that the step view's report causes
    has set the step in the URL and finished; ``--pauses`` clicks at each of the three sizes.
+   Then as many changes of the colour mode (a click on "one scale for all terms" or "each term
+   its own scale", in turns), counted the same way until ?colour= follows, and the time from
+   the click (``pointerdown``) to the paint after the input grid's range label has changed.
 
 Servers and pages are warmed first. The machine is shared, so quote medians of one run.
 """
@@ -204,6 +207,47 @@ def _idle(page) -> None:
     page.wait_for_timeout(300)
 
 
+# In the page: the time from a press to the paint after the input grid's range label changed.
+COLOUR_PROBE = """r => {
+    if (window.__cobs) window.__cobs.disconnect();
+    window.__clat = []; window.__c0 = null;
+    if (!window.__cpress) {
+        window.__cpress = e => { window.__c0 = e.timeStamp; };
+        window.addEventListener('pointerdown', window.__cpress, true);
+    }
+    const node = r.querySelector('figure.grid[data-term="Wi_x"] .range');
+    let last = node.textContent;
+    window.__cobs = new MutationObserver(() => {
+        const t0 = window.__c0;
+        if (t0 === null || node.textContent === last) return;
+        last = node.textContent;
+        window.__c0 = null;
+        requestAnimationFrame(() => setTimeout(() => window.__clat.push(performance.now() - t0)));
+    });
+    window.__cobs.observe(node, {childList: true, characterData: true, subtree: true});
+}"""
+COLOURS = (("shared", "one scale for all terms"), ("own", "each term its own scale"))
+
+
+def colour_bytes(page, received: list[int], changes: int) -> tuple[list[int], list[float]]:
+    """Bytes received per change of the colour mode, until ?colour= follows and the rerun is
+    done; and the ms from each click to the paint of the new colours."""
+    page.locator(VIEW).evaluate(COLOUR_PROBE)
+    now = page.evaluate("new URL(location.href).searchParams.get('colour')")
+    first = 1 if now == COLOURS[0][0] else 0  # each click changes the mode
+    out = []
+    for i in range(changes):
+        key, label = COLOURS[(first + i) % 2]
+        _idle(page)
+        start = len(received)
+        page.get_by_text(label, exact=True).click()
+        page.wait_for_function("c => new URL(location.href).searchParams.get('colour') === c",
+                               arg=key, timeout=30_000)
+        _idle(page)
+        out.append(sum(received[start:]))
+    return out, page.evaluate("window.__clat")
+
+
 def pause_bytes(page, received: list[int], pauses: int) -> list[int]:
     """Bytes received per pause: a token clicked, until its report's rerun is done."""
     T = int(page.locator(f"{VIEW} .slider").get_attribute("max")) + 1
@@ -234,7 +278,7 @@ def bytes_per_pause(browser, base: str, checkpoint: Path, pauses: int) -> None:
     """Part 5: the websocket bytes of a pause, at three sizes, against the payload's size."""
     from figures.style import SIGNED_STOPS
     from rnn import load_checkpoint
-    from session.explorer import build_step_trace
+    from session.explorer import ExplorerView, build_step_trace
 
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
@@ -250,10 +294,16 @@ def bytes_per_pause(browser, base: str, checkpoint: Path, pauses: int) -> None:
         else:
             model, vocab, _ = load_checkpoint(ckpt)
             upload(page, ckpt, model.hidden_size)
-        size = len(build_step_trace("m", model, vocab, text, SIGNED_STOPS).payload(0, 0, "own", 0))
+        size = len(ExplorerView().payload(build_step_trace("m", model, vocab, text, SIGNED_STOPS)))
         got = pause_bytes(page, received, pauses)
         print(f"  {label}: median {statistics.median(got):9.0f} B  (min {min(got)}, "
               f"max {max(got)}); payload {size} B, {statistics.median(got) / size:.2%} of it")
+        got, ms = colour_bytes(page, received, pauses)
+        print(f"  {label}, colour change: first {got[0]} B, then median "
+              f"{statistics.median(got[1:] or got):.0f} B (max {max(got)}); the first is "
+              f"{got[0] / size:.2%} of the payload")
+        print(f"  {label}, colour change, click to repaint: "
+              f"{_stats(ms) if ms else 'not seen'}")
     ctx.close()
 
 
@@ -345,7 +395,7 @@ def server_side() -> None:
     """The server's part of a text change: model.forward and packing, at the largest sizes."""
     from figures.style import SIGNED_STOPS
     from rnn import RNN, load_checkpoint
-    from session.explorer import build_step_trace
+    from session.explorer import ExplorerView, build_step_trace
 
     model, vocab, _ = load_checkpoint(ROOT / "models" / "english.npz")
     big = RNN.create(vocab.size, 256, seed=0, init_std=0.15)
@@ -356,7 +406,7 @@ def server_side() -> None:
             t0 = time.perf_counter()
             run = build_step_trace("m", m, vocab, text, SIGNED_STOPS)
             times.append((time.perf_counter() - t0) * 1000)
-        size = len(run.payload(0, 0, "own", 0)) / 1024
+        size = len(ExplorerView().payload(run)) / 1024
         print(f"  {label}: forward + pack {_stats(times)}; payload {size:.0f} KiB")
 
 
@@ -366,7 +416,8 @@ def main() -> None:
     ap.add_argument("--loads", type=int, default=6, help="cold loads of each page")
     ap.add_argument("--play-steps", type=int, default=12, help="steps timed per play speed")
     ap.add_argument("--pauses", type=int, default=5, help="pauses counted at each size")
-    ap.add_argument("--bytes-only", action="store_true", help="only the bytes per pause")
+    ap.add_argument("--bytes-only", action="store_true",
+                    help="only the bytes per pause and per colour change")
     ap.add_argument("--quick", action="store_true", help="fewer of everything")
     args = ap.parse_args()
     if args.quick:

@@ -1,16 +1,16 @@
 """Explorer: watch the network read a text one token at a time, every number on screen.
 
 The forward pass runs once per (model, text) (``ui.explorer.explorer_trace``) and goes to the
-browser in one piece; the step view (``ui.step_view``) steps, plays and picks neurons there,
-without asking the server. The view lives in the URL (?text=&step=&model=&neuron=&colour=), which
-follows once stepping pauses, so a copied address shows the same thing.
+browser in one piece; the step view (``ui.step_view``) steps, plays, picks neurons and switches
+the colour mode there, without asking the server. The view lives in the URL
+(?text=&step=&model=&neuron=&colour=&speed=), which follows once stepping pauses, so a copied
+address shows the same thing.
 """
 
 import streamlit as st
 
 from figures.weights import weight_figure
-from session.explorer import COLOUR_MODES, DEFAULT_COLOUR
-from ui import state
+from session.explorer import speed_text
 from ui.explorer import (
     explorer_trace,
     explorer_view,
@@ -22,8 +22,9 @@ from ui.nav import require_app
 from ui.step_view import step_view_ui
 from ui.widgets import escape_markdown, model_picker_ui, model_summary, quote_token, text_input_ui
 
-TEXT, STEP, NEURON = "text", "step", "neuron"  # session keys, also the URL's parameter names
-COLOUR = "explorer_colour"
+TEXT = "text"  # session key, also the URL's parameter name
+# the session keys of the view's parts (step and neuron are shared with other pages)
+VIEW = {"step": "step", "neuron": "neuron", "colour": "explorer_colour", "speed": "explorer_speed"}
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
 
@@ -32,7 +33,7 @@ st.caption("Type a sentence and step through it: at every token the network adds
            "to what it remembers, passes the sum through its activation g (usually tanh), and "
            "guesses the next token.")
 
-url_notices = read_url_once(TEXT, STEP, NEURON, COLOUR)  # before the widgets it presets
+url_notices = read_url_once(TEXT, VIEW)  # before the widgets it presets
 entry = model_picker_ui()
 for notice in url_notices:
     st.warning(notice, icon=":material/link_off:")
@@ -59,24 +60,15 @@ if run.encoded.unknown:
         "your text, outlined in red below). It reads each of them as the unknown token "
         f"`<unk>` (id 0), so its guesses around them are poor.{hint}", icon=":material/help:")
 
-state.init({COLOUR: DEFAULT_COLOUR})
-st.segmented_control(
-    "Colours of the four terms", list(COLOUR_MODES), format_func=COLOUR_MODES.get, key=COLOUR,
-    required=True, persist_state="session",
-    help="Each term its own scale: every grid uses its whole colour range (its 99th percentile "
-    "of |value| over the text), so a small input term still shows. One scale for all terms: "
-    "the four grids compare directly, and the smaller terms may look pale. h_t spans its "
-    "activation's range: −1 … 1 for tanh, 0 … 1 for sigmoid, the text's own for ReLU and the "
-    "identity.")
-view = explorer_view(run, STEP, NEURON, state.widget(COLOUR) or DEFAULT_COLOUR)
+view = explorer_view(run, VIEW)
 
 
 @st.fragment
 def step_view() -> None:
     """The step view; reruns alone when the browser reports where it stands."""
     write_url(text=choice.text, step=view.step, model=entry.key, neuron=view.neuron,
-              colour=view.colour)
-    step_view_ui(run, view, on_view=lambda: take_browser_view(run, STEP, NEURON))
+              colour=view.colour, speed=speed_text(view.speed))
+    step_view_ui(run, view, on_view=lambda: take_browser_view(run, VIEW))
 
 
 step_view()

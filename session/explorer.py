@@ -1,23 +1,25 @@
 """The Explorer's step view as data: the trace of one (model, text), packed once for the browser.
 
-The browser draws every step from this payload and never asks the server again until the text,
-the model or the colour mode changes. Every number in it is a ``Trace`` number from
-``model.forward`` (or a parameter of the model), cast to float32.
+The browser draws every step from this payload and never asks the server again until the text
+or the model changes. Every number in it is a ``Trace`` number from ``model.forward`` (or a
+parameter of the model), cast to float32.
 
 Wire format (little-endian), one ``bytes`` object::
 
     b"RNNX"  u32 n  header: n bytes of UTF-8 JSON  padding to 8  blob: the arrays, each 8-aligned
 
 The header names every array with its dtype, shape and byte offset in the blob, and carries the
-tokens, the colour ranges and the view (step, neuron, colour mode, ``seq``). ``decode_payload``
-reads it back (the tests check it against ``model.forward``; the browser reads the same layout).
+tokens, both sets of colour ranges (each term's own and the shared one), the colour modes and
+play speeds to offer, and the view (step, neuron, colour mode, speed, ``seq``).
+``decode_payload`` reads it back (the tests check it against ``model.forward``; the browser
+reads the same layout).
 
 The payload is sent again only when its bytes change. Streamlit hashes every element it sends;
 an element of 10 kB or more that the browser still holds (it lists their hashes with each rerun
 request) goes out as a reference of a few dozen bytes instead. So ``ExplorerView.payload``
 carries the view as the server last moved it, not as the browser reports it: a report's rerun
-then rebuilds the same bytes, and only the trace, the colour mode or a move by the server (a
-link, a new text) sends the trace again.
+(a step, a neuron, a colour mode or a speed chosen in the browser) then rebuilds the same bytes,
+and only the trace or a move by the server (a link, a new text) sends the trace again.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ MAGIC = b"RNNX"
 TOP_K = 10  # next-token guesses shown per step
 COLOUR_MODES = {"own": "each term its own scale", "shared": "one scale for all terms"}
 DEFAULT_COLOUR = "own"  # a shared range leaves the input grid nearly white (issue 10)
+COLOUR_HELP = (
+    "Each term its own scale: every grid uses its whole colour range (its 99th percentile of "
+    "|value| over the text), so a small input term still shows. One scale for all terms: the "
+    "four grids compare directly, and the smaller terms may look pale. h_t spans its "
+    "activation's range: −1 … 1 for tanh, 0 … 1 for sigmoid, the text's own for ReLU and the "
+    "identity.")
+SPEEDS = (1.0, 2.5, 5.0, 10.0)  # tokens per second while playing
+DEFAULT_SPEED = 2.5
 TERMS = ("Wi_x", "Wh_h", "b_h", "a")  # the terms of a_t whose colour range is chosen; h_t is ±1
 SCALE_Q = 99.0  # percentile of |value| that ends a colour range: outliers saturate
 G_LABELS = {"tanh": "tanh", "relu": "ReLU", "sigmoid": "σ", "identity": ""}  # g(a) as shown
@@ -68,9 +78,10 @@ class StepTrace:
     def H(self) -> int:
         return self.model.hidden_size
 
-    def payload(self, step: int, neuron: int, colour: str, seq: int) -> bytes:
+    def payload(self, step: int, neuron: int, colour: str, speed: float, seq: int) -> bytes:
         """The bytes the component receives: the packed trace and the view to show."""
-        view = {"step": int(step), "neuron": int(neuron), "colour": colour, "seq": int(seq)}
+        view = {"step": int(step), "neuron": int(neuron), "colour": colour,
+                "speed": float(speed), "seq": int(seq)}
         head = json.dumps({**self.meta, "view": view}, ensure_ascii=False).encode()
         pad = -(8 + len(head)) % 8
         return MAGIC + struct.pack("<I", len(head) + pad) + head + b" " * pad + self.blob
@@ -126,6 +137,8 @@ def build_step_trace(
         "ids": encoded.ids.tolist(), "vocab_shown": [display_token(t) for t in vocab.tokens],
         "unknown": [i for i, _ in encoded.unknown], "vocab": list(vocab.tokens),
         "arrays": index, "scales": scales, "stops": [[float(p), str(c)] for p, c in stops],
+        "colour_modes": [[k, label] for k, label in COLOUR_MODES.items()],
+        "colour_help": COLOUR_HELP, "speeds": list(SPEEDS),
         "g": {"name": g.name, "label": G_LABELS[g.name], "rest": g.rest, "lo": lo, "hi": hi,
               "z": max(hi - g.rest, g.rest - lo)},  # h_t coloured white at g(0), ends at z
         "mean_loss": float(mean.mean()) if T > 1 else None,
@@ -150,11 +163,30 @@ def decode_payload(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     return header, arrays
 
 
+def colour_of(raw) -> str | None:
+    """One of ``COLOUR_MODES`` ("own", "shared"), or None."""
+    return raw if isinstance(raw, str) and raw in COLOUR_MODES else None
+
+
+def speed_of(raw) -> float | None:
+    """One of ``SPEEDS`` from a number or its text ("2.5", "10"), or None."""
+    try:
+        speed = float(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+    return speed if speed in SPEEDS else None
+
+
+def speed_text(speed: float) -> str:
+    """A speed as the URL writes it: "1", "2.5", "10"."""
+    return f"{speed:g}"
+
+
 @dataclass
 class ExplorerView:
-    """Where the step view stands: the step, the neuron and the colour mode, with their rules.
+    """Where the step view stands: the step, the neuron, the colour mode and the play speed.
 
-    The browser moves the step and the neuron by itself and reports them when stepping pauses
+    The browser moves all four by itself and reports them when stepping pauses
     (``from_browser``). Anything else that moves them (a link, a new text, a test setting the
     session state) bumps ``seq``, which tells the browser to take the server's values.
     """
@@ -162,19 +194,26 @@ class ExplorerView:
     step: int = 0
     neuron: int = 0
     colour: str = DEFAULT_COLOUR
+    speed: float = DEFAULT_SPEED
     seq: int = 0  # bumped whenever the server, not the browser, moved the view
     shown: tuple[str, str] | None = None  # (model key, text) of the last trace shown
-    moved_to: tuple[int, int] = (0, 0)  # (step, neuron) as the server moved them at ``seq``
+    moved_to: tuple = (0, 0, DEFAULT_COLOUR, DEFAULT_SPEED)  # the view as the server moved it
 
-    def follow(self, step: int, neuron: int, T: int, H: int, shown: tuple[str, str]) -> None:
-        """Take the server's values (clamped); a new text starts at step 0."""
+    def _now(self) -> tuple:
+        return self.step, self.neuron, self.colour, self.speed
+
+    def follow(self, step: int, neuron: int, colour: str, speed: float, T: int, H: int,
+               shown: tuple[str, str]) -> None:
+        """Take the server's values (clamped; an unknown colour mode or speed is the default);
+        a new text starts at step 0."""
         if self.shown is not None and self.shown[1] != shown[1]:
             step = 0
-        new = (min(max(int(step), 0), T - 1), min(max(int(neuron), 0), H - 1))
-        if new != (self.step, self.neuron) or shown != self.shown:
+        new = (min(max(int(step), 0), T - 1), min(max(int(neuron), 0), H - 1),
+               colour_of(colour) or DEFAULT_COLOUR, speed_of(speed) or DEFAULT_SPEED)
+        if new != self._now() or shown != self.shown:
             self.seq += 1
             self.moved_to = new
-        self.step, self.neuron = new
+        self.step, self.neuron, self.colour, self.speed = new
         self.shown = shown
 
     def payload(self, run: StepTrace) -> bytes:
@@ -182,19 +221,19 @@ class ExplorerView:
 
         The same bytes after any number of browser moves, so the rerun that follows a report
         sends a reference, not the trace (see the module docstring). The browser keeps its own
-        step and neuron while ``seq`` stays the same.
+        view while ``seq`` stays the same.
         """
-        return run.payload(*self.moved_to, self.colour, self.seq)
+        return run.payload(*self.moved_to, self.seq)
 
-    def from_browser(self, step, neuron, T: int, H: int) -> bool:
-        """What the browser reports (ignored unless two whole numbers); True if it moved."""
+    def from_browser(self, step, neuron, colour, speed, T: int, H: int) -> bool:
+        """What the browser reports: the step and neuron (ignored unless two whole numbers),
+        the colour mode and the speed (each ignored unless one offered); True if it moved."""
+        before = self._now()
         try:
-            new = (min(max(int(step), 0), T - 1), min(max(int(neuron), 0), H - 1))
+            self.step, self.neuron = (min(max(int(step), 0), T - 1),
+                                      min(max(int(neuron), 0), H - 1))
         except (TypeError, ValueError):
-            return False
-        moved = new != (self.step, self.neuron)
-        self.step, self.neuron = new
-        return moved
-
-    def set_colour(self, colour: str) -> None:
-        self.colour = colour if colour in COLOUR_MODES else DEFAULT_COLOUR
+            pass
+        self.colour = colour_of(colour) or self.colour
+        self.speed = speed_of(speed) or self.speed
+        return self._now() != before

@@ -83,7 +83,9 @@ def test_default_view():
     assert header["T"] == len(DEFAULT_TEXT)
     assert "English" in at.markdown[0].value and "validation loss" in at.markdown[0].value
     assert dict(at.query_params) == {"text": DEFAULT_TEXT, "step": "0", "model": "english",
-                                     "neuron": "0", "colour": "own"}
+                                     "neuron": "0", "colour": "own", "speed": "2.5"}
+    assert header["view"]["speed"] == 2.5
+    assert not at.get("button_group")  # the colour mode is the step view's own control
     assert not at.warning and not at.error
 
 
@@ -141,6 +143,17 @@ def element_message(el) -> ForwardMsg:
     return msg
 
 
+def report(at: AppTest, step: int, neuron: int, colour: str = "own", speed: float = 2.5) -> None:
+    """What a report of the step view does (its callback, then the rerun), without a browser."""
+    header, _ = received(at)
+    at.session_state[state.EXPLORER_VIEW].from_browser(step, neuron, colour, speed,
+                                                       header["T"], header["H"])
+    at.session_state["step"], at.session_state["neuron"] = step, neuron
+    at.session_state["explorer_colour"], at.session_state["explorer_speed"] = colour, speed
+    at.run()
+    assert not at.exception
+
+
 def test_a_report_rerun_sends_a_reference_not_the_trace():
     at = open_explorer()
     (el,) = step_views(at)
@@ -148,13 +161,16 @@ def test_a_report_rerun_sends_a_reference_not_the_trace():
     assert first.metadata.cacheable  # held by the browser, sent again as a reference
     header, _ = received(at)
     # the browser reports step 7 and neuron 9 (what take_browser_view does with the report)
-    at.session_state[state.EXPLORER_VIEW].from_browser(7, 9, header["T"], header["H"])
-    at.session_state["step"], at.session_state["neuron"] = 7, 9
-    at.run()
-    assert not at.exception
+    report(at, step=7, neuron=9)
     assert at.query_params["step"] == "7" and at.query_params["neuron"] == "9"
     (el,) = step_views(at)
     assert element_message(el).hash == first.hash  # the same element: no trace bytes again
+    # the other colour mode and another speed, chosen in the browser: no trace bytes either
+    report(at, step=7, neuron=9, colour="shared", speed=10)
+    assert at.query_params["colour"] == "shared" and at.query_params["speed"] == "10"
+    (el,) = step_views(at)
+    assert element_message(el).hash == first.hash
+    assert received(at)[0]["view"]["colour"] == "own"  # as the server last moved it
     at.session_state["step"] = 2  # the server moves the view: the browser must hear of it
     at.run()
     (el,) = step_views(at)
@@ -174,16 +190,41 @@ def test_typing_text_changes_view_and_url():
     assert at.query_params["text"] == "hello there"
 
 
-def test_colour_modes():
+def test_colour_modes_and_speed_follow_the_session_and_the_url():
     at = open_explorer()
-    assert at.segmented_control(key="explorer_colour").value == "own"
-    at.segmented_control(key="explorer_colour").set_value("shared").run()
     header, arrays = received(at)
-    assert header["view"]["colour"] == "shared" and at.query_params["colour"] == "shared"
+    seq = header["view"]["seq"]
+    # both colour modes' ranges travel with the trace: the browser switches without the server
     scales = header["scales"]
-    # one range for all four terms covers them all; each term's own range fits that term
     assert scales["shared"] >= scales["b_h"] and scales["Wi_x"] < scales["shared"]
     assert scales["Wi_x"] == pytest.approx(float(np.percentile(np.abs(arrays["Wi_x"]), 99)))
+    assert header["colour_modes"] == [["own", "each term its own scale"],
+                                      ["shared", "one scale for all terms"]]
+    assert header["speeds"] == [1.0, 2.5, 5.0, 10.0]
+    # set by the server (as a link does): the browser is told, with a new seq
+    at.session_state["explorer_colour"] = "shared"
+    at.session_state["explorer_speed"] = 5.0
+    at.run()
+    view = received(at)[0]["view"]
+    assert (view["colour"], view["speed"]) == ("shared", 5.0) and view["seq"] > seq
+    assert at.query_params["colour"] == "shared" and at.query_params["speed"] == "5"
+    # nonsense in the session falls back to the defaults
+    at.session_state["explorer_colour"] = "pink"
+    at.session_state["explorer_speed"] = 7
+    at.run()
+    view = received(at)[0]["view"]
+    assert (view["colour"], view["speed"]) == ("own", 2.5)
+    assert at.query_params["colour"] == "own" and at.query_params["speed"] == "2.5"
+
+
+def test_colour_and_speed_survive_another_page():
+    at = open_explorer(colour="shared", speed="10")
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    view = received(at)[0]["view"]
+    assert (view["colour"], view["speed"]) == ("shared", 10.0)
+    assert at.query_params["colour"] == "shared" and at.query_params["speed"] == "10"
 
 
 def test_a_model_trained_here_is_explored_with_its_own_numbers():
@@ -260,7 +301,8 @@ def test_markdown_in_text_is_not_rendered():
 
 
 def test_link_reproduces_the_view():
-    at = open_explorer(text="([{}])", step="3", model="brackets", neuron="11", colour="shared")
+    at = open_explorer(text="([{}])", step="3", model="brackets", neuron="11", colour="shared",
+                       speed="10")
     assert not at.warning
     assert at.text_input(key="text").value == "([{}])"
     assert step_of(at) == 3 and int(at.session_state["neuron"]) == 11
@@ -268,9 +310,8 @@ def test_link_reproduces_the_view():
     assert (view["step"], view["neuron"]) == (3, 11)
     assert at.selectbox(key="model_picker").value == "brackets"
     assert dict(at.query_params) == {"text": "([{}])", "step": "3", "model": "brackets",
-                                     "neuron": "11", "colour": "shared"}
-    assert at.segmented_control(key="explorer_colour").value == "shared"
-    assert received(at)[0]["view"]["colour"] == "shared"
+                                     "neuron": "11", "colour": "shared", "speed": "10"}
+    assert (view["colour"], view["speed"]) == ("shared", 10.0)
 
 
 @pytest.mark.parametrize(
@@ -283,6 +324,11 @@ def test_link_reproduces_the_view():
         ({"neuron": "1.5e9"}, "neuron “1\\.5e9”"),
         ({"model": "nope<script>"}, "model named “nope\\<script\\>”"),
         ({"colour": "pink"}, "colours “pink”"),
+        ({"colour": "Shared"}, "colours “Shared”"),
+        ({"speed": "3"}, "speed “3”"),
+        ({"speed": "fast"}, "speed “fast”"),
+        ({"speed": "nan"}, "speed “nan”"),
+        ({"speed": "-10"}, "speed “\\-10”"),
     ],
 )
 def test_bad_query_params_fall_back_with_notice(params, says):
@@ -292,6 +338,9 @@ def test_bad_query_params_fall_back_with_notice(params, says):
     assert says in notes
     assert step_of(at) == 0 and int(at.session_state["neuron"]) == 0
     assert at.query_params["model"] == "english"
+    view = received(at)[0]["view"]
+    assert (view["colour"], view["speed"]) == ("own", 2.5)  # the defaults, and so is the URL
+    assert (at.query_params["colour"], at.query_params["speed"]) == ("own", "2.5")
     assert step_views(at)  # the page still shows its view
 
 

@@ -150,7 +150,8 @@ URL_VALUES = {
     "unknown_model": "no-such-model",
     "markdown": "x\r\r===\r[click](https://evil.example) <script>",
 }
-URL_KEYS = ("text", "step", "model", "neuron", "t", "scale", "dims", "source", "run", "colour")
+URL_KEYS = ("text", "step", "model", "neuron", "t", "scale", "dims", "source", "run", "colour",
+            "speed")
 
 
 @pytest.mark.parametrize("name", list(URL_VALUES))

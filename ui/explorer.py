@@ -1,8 +1,9 @@
 """State of the explorer page: the packed trace of (model, text), the view, the URL.
 
 The forward pass of a (model, text) pair is computed and packed once per session
-(``state.cached``); stepping happens in the browser, which reports the step and the neuron back
-once it pauses. Every number the page shows comes from that Trace.
+(``state.cached``); stepping, the colour mode and the play speed live in the browser, which
+reports the step, the neuron, the colours and the speed back once it pauses. Every number the
+page shows comes from that Trace.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from rnn.vocab import tokenize
 from session.explorer import (
     COLOUR_MODES,
     DEFAULT_COLOUR,
+    DEFAULT_SPEED,
+    SPEEDS,
     ExplorerView,
     StepTrace,
     build_step_trace,
+    colour_of,
+    speed_of,
+    speed_text,
 )
 from session.shelf import ModelEntry
 
@@ -24,7 +30,8 @@ from . import state
 from .step_view import KEY as STEP_VIEW_KEY
 from .widgets import DEFAULT_TEXT, MAX_CHARS, escape_markdown
 
-URL_KEYS = ("text", "step", "model", "neuron", "colour")  # query parameters that reproduce a view
+URL_KEYS = ("text", "step", "model", "neuron", "colour", "speed")  # the query parameters of a view
+VIEW_KEYS = ("step", "neuron", "colour", "speed")  # the view's parts, each in a session key
 
 
 def explorer_trace(entry: ModelEntry, text: str) -> StepTrace:
@@ -42,27 +49,32 @@ def _view() -> ExplorerView:
     return view
 
 
-def explorer_view(run: StepTrace, step_key: str, neuron_key: str, colour: str) -> ExplorerView:
-    """The view, following the step and neuron in session state (a link, a test, a new text)."""
+def explorer_view(run: StepTrace, keys: dict[str, str]) -> ExplorerView:
+    """The view, following the session keys of ``VIEW_KEYS`` (a link, a test, a new text)."""
     view = _view()
-    view.follow(state.widget(step_key, view.step), state.widget(neuron_key, view.neuron),
-                run.T, run.H, (run.model_key, run.text))
-    view.set_colour(colour)
-    state.preset(step_key, view.step)
-    state.preset(neuron_key, view.neuron)
+    now = dict(zip(VIEW_KEYS, (view.step, view.neuron, view.colour, view.speed), strict=True))
+    view.follow(*(state.widget(keys[k], now[k]) for k in VIEW_KEYS), run.T, run.H,
+                (run.model_key, run.text))
+    _preset(view, keys)
     return view
 
 
-def take_browser_view(run: StepTrace, step_key: str, neuron_key: str) -> None:
-    """Callback of the step view: the step and neuron the browser shows reach the server."""
+def _preset(view: ExplorerView, keys: dict[str, str]) -> None:
+    state.preset(keys["step"], view.step)
+    state.preset(keys["neuron"], view.neuron)
+    state.preset(keys["colour"], view.colour)
+    state.preset(keys["speed"], view.speed)
+
+
+def take_browser_view(run: StepTrace, keys: dict[str, str]) -> None:
+    """Callback of the step view: the view the browser shows reaches the server."""
     got = state.widget(STEP_VIEW_KEY)
     got = got.get("view") if isinstance(got, dict) else None
     if not isinstance(got, dict):
         return
     view = _view()
-    view.from_browser(got.get("step"), got.get("neuron"), run.T, run.H)
-    state.preset(step_key, view.step)
-    state.preset(neuron_key, view.neuron)
+    view.from_browser(*(got.get(k) for k in VIEW_KEYS), run.T, run.H)
+    _preset(view, keys)
 
 
 def _int_param(raw: str | None) -> int | None:
@@ -72,12 +84,12 @@ def _int_param(raw: str | None) -> int | None:
         return None
 
 
-def read_url_once(text_key: str, step_key: str, neuron_key: str, colour_key: str) -> list[str]:
+def read_url_once(text_key: str, keys: dict[str, str]) -> list[str]:
     """On the page's first run in this session, take the view from the URL's query parameters.
 
-    Sets the current model and the values of ``text_key``, ``step_key``, ``neuron_key`` and
-    ``colour_key``; a parameter that makes no sense is replaced by the default and explained in
-    one of the returned notices (markdown, user text escaped).
+    Sets the current model and the values of ``text_key`` and of the session keys ``keys``
+    names for each of ``VIEW_KEYS``; a parameter that makes no sense is replaced by the default
+    and explained in one of the returned notices (markdown, user text escaped).
     """
     shelf = state.shelf()
     if not len(shelf) or not state.once(state.EXPLORER_URL_READ):
@@ -102,7 +114,7 @@ def read_url_once(text_key: str, step_key: str, neuron_key: str, colour_key: str
             notices.append(f"The link's step “{escape_markdown(qp['step'])}” is not a step of "
                            f"this text (0 to {max(T - 1, 0)}); starting at step 0.")
             step = 0
-        state.preset(step_key, step)
+        state.preset(keys["step"], step)
     if qp["neuron"] is not None:
         H = entry.model.hidden_size
         neuron = _int_param(qp["neuron"])
@@ -110,13 +122,20 @@ def read_url_once(text_key: str, step_key: str, neuron_key: str, colour_key: str
             notices.append(f"The link's neuron “{escape_markdown(qp['neuron'])}” does not exist "
                            f"(this model has neurons 0 to {H - 1}); showing neuron 0.")
             neuron = 0
-        state.preset(neuron_key, neuron)
+        state.preset(keys["neuron"], neuron)
     if qp["colour"] is not None:
-        if qp["colour"] in COLOUR_MODES:
-            state.preset(colour_key, qp["colour"])
-        else:
+        colour = colour_of(qp["colour"])
+        if colour is None:
             notices.append(f"The link's colours “{escape_markdown(qp['colour'])}” are not one of "
                            f"{', '.join(COLOUR_MODES)}; showing {COLOUR_MODES[DEFAULT_COLOUR]}.")
+        state.preset(keys["colour"], colour or DEFAULT_COLOUR)
+    if qp["speed"] is not None:
+        speed = speed_of(qp["speed"])
+        if speed is None:
+            offered = ", ".join(speed_text(v) for v in SPEEDS)
+            notices.append(f"The link's speed “{escape_markdown(qp['speed'])}” is not one of "
+                           f"{offered} tokens per second; playing at {speed_text(DEFAULT_SPEED)}.")
+        state.preset(keys["speed"], speed or DEFAULT_SPEED)
     return notices
 
 

@@ -41,7 +41,7 @@ TRAIN_MESSAGE = "train_message"  # an error a Train page callback left for the p
 TRAIN_NOTICE = "train_notice"  # what resuming a checkpoint did
 ATLAS_CLICKED = "atlas_clicked"  # the atlas grid's selection already applied
 EXPLORER_URL_READ = "explorer_url_read"  # the Explorer took its view from the URL once
-EXPLORER_VIEW = "explorer_view"  # session.explorer.ExplorerView: step, neuron, colours, seq
+EXPLORER_VIEW = "explorer_view"  # session.explorer.ExplorerView: step, neuron, colours, speed
 HELD = (SHELF, MEMO, TRAIN_CORPUS_NOW)  # what a session holds that weighs: models, cached
 # results, the corpus text. Its training run is not here: the server's run registry holds it
 # under RUN_TOKEN, so that it outlives a reload (session/runs.py releases it when left alone).
@@ -53,7 +53,7 @@ KEPT_PAGE = "kept_page"  # the page the last full script run drew
 # kinds, and in 1.67 it still lost a value preset before the widget's first run (the text from
 # a link was empty on the next page). So keep_widgets carries these by hand.
 KEPT_WIDGETS = (
-    "text", "step", "neuron", "explorer_colour",  # every page's text; the Explorer
+    "text", "step", "neuron", "explorer_colour", "explorer_speed",  # all pages; the Explorer
     "space_dims", "space_cloud", "space_t",  # Hidden-state space
     "bptt_t", "bptt_matrix",  # Backprop through time
     "atlas_source", "atlas_text", "atlas_unit",  # Neuron atlas

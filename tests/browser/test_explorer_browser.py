@@ -266,7 +266,7 @@ def test_a_pause_sends_no_trace_again(app_server, page, wait_for_app):
     wait_for_app(page)
     model, vocab, enc, trace = trace_of(text)
     run = build_step_trace("english", model, vocab, text, SIGNED_STOPS)
-    size = len(run.payload(0, 0, "own", 0))
+    size = len(run.blob)  # the trace's arrays, the bulk of the payload
     assert sum(received) > size  # the first visit brings the trace: the count sees it
 
     def bytes_of(act, key: str, value: str) -> int:
@@ -315,8 +315,120 @@ def test_a_pause_sends_no_trace_again(app_server, page, wait_for_app):
     assert again < 0.1 * size
     assert_numbers(page, model, trace, 9, 37)
 
-    # a change of colours comes from the server with the view it last moved: the step stays
-    page.get_by_text("one scale for all terms", exact=True).click()
-    wait_url(page, "colour", "shared")
+    # the colour mode is the view's own too: each change costs a report, never the trace again
+    scales = run.meta["scales"]
+    labels = {"own": "each term its own scale", "shared": "one scale for all terms"}
+    for key in ("shared", "own", "shared"):
+        changed = bytes_of(lambda k=key: page.get_by_text(labels[k], exact=True).click(),
+                           "colour", key)
+        print(f"bytes received for a change of colours to {key}: {changed}")
+        assert changed < 0.1 * size, (key, changed, size)
+        assert range_label(page, "Wi_x") == range_text(scales["shared" if key == "shared" else
+                                                             "Wi_x"])
+    assert_numbers(page, model, trace, 9, 37)  # the step and the neuron stay
+
+
+def range_label(page, term: str) -> str:
+    """The colour range written under one of the grids."""
+    return page.locator(f"{VIEW} figure.grid[data-term='{term}'] .range").inner_text()
+
+
+def range_text(z: float) -> str:
+    """A symmetric range as the step view writes it under a grid."""
+    digits = 2 if z < 10 else 1
+    return f"−{z:.{digits}f} … {z:.{digits}f}"
+
+
+def cell_rgb(page, term: str, k: int) -> list[int]:
+    """The colour painted in the middle of neuron k's cell of a grid."""
+    x, y = cell_centre(page, term, k)
+    return page.locator(f"{VIEW} figure.grid[data-term='{term}'] canvas").evaluate(
+        """(c, [x, y]) => {
+            const box = c.getBoundingClientRect(), f = c.width / box.width;
+            const d = c.getContext('2d').getImageData(Math.floor((x - box.left) * f),
+                                                      Math.floor((y - box.top) * f), 1, 1).data;
+            return [d[0], d[1], d[2]];
+        }""", [x, y])
+
+
+def test_colours_and_speed_are_the_step_views_own(app_server, page, wait_for_app):
+    """A link's ?colour=shared&speed=5 opens so; the colour buttons (reached by Tab) repaint
+    the grids at once, with no frame from the server; the URL follows both."""
+    from figures.style import SIGNED_STOPS
+    from session.explorer import build_step_trace
+
+    received = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(len(data))))
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    open_view(page, wait_for_app, app_server + "/explorer?step=4&neuron=3&colour=shared&speed=5"
+              "&text=" + quote(SENTENCE))
     wait_for_app(page)
-    assert_numbers(page, model, trace, 9, 37)
+    model, vocab, enc, trace = trace_of(SENTENCE)
+    scales = build_step_trace("english", model, vocab, SENTENCE, SIGNED_STOPS).meta["scales"]
+    assert scales["Wi_x"] < scales["shared"]  # the two modes differ on this text
+    assert shown(page)["colour"] == "shared" and shown(page)["speed"] == "5"
+    group = page.get_by_role("group", name="Colours of the four terms")
+    own = group.get_by_role("button", name="each term its own scale", exact=True)
+    one = group.get_by_role("button", name="one scale for all terms", exact=True)
+    assert (own.get_attribute("aria-pressed"), one.get_attribute("aria-pressed")) == (
+        "false", "true")
+    assert "99th percentile" in group.get_attribute("title")  # the help, as a tooltip
+    assert "99th percentile" in page.locator(f"{VIEW} .colourhelp").inner_text()  # and shown
+    speed = page.get_by_role("combobox", name="Speed while playing")
+    assert speed.input_value() == "5"
+    for term in ("Wi_x", "Wh_h", "b_h", "a"):
+        assert range_label(page, term) == range_text(scales["shared"]), term
+    assert range_label(page, "h") == "−1.00 … 1.00"  # h_t keeps g's range in either mode
+    k = int(np.argmax(np.abs(trace.Wi_x[4])))  # a cell whose colour differs between the modes
+    shared_rgb = cell_rgb(page, "Wi_x", k)
+
+    # by keyboard: from the slider, Tab reaches the colour buttons; Enter presses one
+    page.get_by_role("slider", name="Step t").focus()
+    page.keyboard.press("Tab")
+    assert page.locator(VIEW).evaluate("r => r.getRootNode().activeElement?.textContent") == (
+        "each term its own scale")
+    wait_for_app(page)
+    start = len(received)
+    # press the focused button (what Enter does) and read the label in the same task: the
+    # grids are repainted before the server could have answered anything
+    label = page.locator(VIEW).evaluate("""r => {
+        r.getRootNode().activeElement.click();
+        return r.querySelector('figure.grid[data-term="Wi_x"] .range').textContent;
+    }""")
+    assert label == range_text(scales["Wi_x"])
+    wait_url(page, "colour", "own")
+    wait_for_app(page)
+    assert sum(received[start:]) < 10_000  # the report's rerun: a reference, not the trace
+    assert range_label(page, "b_h") == range_text(scales["b_h"])
+    assert cell_rgb(page, "Wi_x", k) != shared_rgb
+    assert (own.get_attribute("aria-pressed"), one.get_attribute("aria-pressed")) == (
+        "true", "false")
+    # a real key press on the other button
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert range_label(page, "Wi_x") == range_text(scales["shared"])
+    assert cell_rgb(page, "Wi_x", k) == shared_rgb
+    wait_url(page, "colour", "shared")
+    assert shown(page)["step"] == "4" and shown(page)["neuron"] == "3"  # nothing else moved
+
+    # the speed is reported with the view and kept in the URL
+    speed.select_option("10")
+    wait_url(page, "speed", "10")
+    wait_for_app(page)
+
+    # another page and back, and a copied link: the same colours and speed
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link", name="Home").click()
+    wait_for_app(page)
+    nav.get_by_role("link", name="Explorer").click()
+    wait_for_app(page)
+    page.locator(f"{VIEW}[data-ready='1']").wait_for(state="attached", timeout=30_000)
+    assert shown(page)["colour"] == "shared" and shown(page)["speed"] == "10"
+    assert url_params(page)["colour"] == "shared" and url_params(page)["speed"] == "10"
+    other = page.context.new_page()
+    other.set_viewport_size({"width": 1400, "height": 1200})
+    open_view(other, wait_for_app, page.url)
+    assert shown(other)["colour"] == "shared" and shown(other)["speed"] == "10"
+    assert other.get_by_role("combobox", name="Speed while playing").input_value() == "10"
+    assert range_label(other, "Wi_x") == range_text(scales["shared"])
+    other.close()

@@ -34,6 +34,8 @@ def test_screenshots_and_contrast(browser, app_server, wait_for_app, screenshot,
         open_view(page, wait_for_app, app_server + "/explorer?step=12&neuron=5")
         pairs = page.locator(VIEW).evaluate(CONTRAST_PROBE)
         assert len(pairs) >= 12
+        assert {s for s, _, _ in pairs} >= {'.colours button[aria-pressed="true"]',
+                                            '.colours button[aria-pressed="false"]'}
         for where, fg, bg in pairs:
             ratio = contrast(css_rgb(fg), css_rgb(bg))
             assert ratio >= 4.5, (where, fg, bg, round(ratio, 2))
@@ -109,7 +111,8 @@ CONTRAST_PROBE = """r => {
     const sels = ['.caption', '.sub', '.range', '.readout', '.stepinfo', '.reads', 'h3',
                   '.controls button', '.speed', '.zoomlabel', '.tokens .tok', '.contrib th',
                   '.contrib tr.pos td.c', '.contrib tr.neg td.c', '.contrib td', '.bar .p',
-                  '.bar .lab', '.equation', '.pick'];
+                  '.bar .lab', '.equation', '.pick', '.colours .lab', '.colourhelp',
+                  '.colours button[aria-pressed="false"]', '.colours button[aria-pressed="true"]'];
     return sels.filter(s => r.querySelector(s)).map(s => {
         const e = r.querySelector(s);
         return [s, getComputedStyle(e).color, bgOf(e)];

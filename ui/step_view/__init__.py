@@ -2,10 +2,11 @@
 
 Its JavaScript (``data.js``, ``draw.js``, ``panels.js``, ``events.js``, ``main.js``, joined in
 that order into one module) and its CSS live beside this file; nothing is built or fetched.
-The component receives a ``session.explorer.StepTrace`` payload (bytes) and draws every step
-itself; it reports ``{"step", "neuron"}`` back once stepping pauses. The payload's bytes change
-only with the trace, the colour mode or a move by the server (``ExplorerView.payload``), so the
-rerun after a report sends Streamlit's reference to the element, not the trace again.
+The component receives a ``session.explorer.StepTrace`` payload (bytes) and draws every step,
+both colour modes and play at every speed itself; it reports ``{"step", "neuron", "colour",
+"speed"}`` back once stepping pauses. The payload's bytes change only with the trace or a move
+by the server (``ExplorerView.payload``), so the rerun after a report sends Streamlit's
+reference to the element, not the trace again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from session.explorer import ExplorerView, StepTrace
 
 HERE = Path(__file__).resolve().parent
 JS_FILES = ("data.js", "draw.js", "panels.js", "events.js", "main.js")
-KEY = "explorer_step_view"  # the component's widget key; its state is {"view": {step, neuron}}
+KEY = "explorer_step_view"  # the widget key; its state is {"view": {step, neuron, colour, speed}}
 
 
 def _read_sources() -> tuple[str, str]:

@@ -15,8 +15,6 @@ const OPS = ["+", "+", "=", "tanh →"];
 // The model's activation g (the payload's header.g): its name, g(0) and the half-width of h_t's
 // colour range around g(0) (1 for tanh, 0.5 for sigmoid, the text's own for ReLU and identity).
 let G = { name: "tanh", label: "tanh", rest: 0, z: 1, lo: -1, hi: 1 };
-const SPEEDS = [1, 2.5, 5, 10]; // tokens per second while playing
-const DEFAULT_SPEED = 2.5;
 const REPORT_AFTER_MS = 350; // the view reaches the server once stepping pauses this long
 
 /** Header and arrays of a payload (bytes: see session/explorer.py). */

@@ -1,4 +1,5 @@
-// Events of the step view: buttons, slider, keys, token clicks, linked hover and neuron clicks.
+// Events of the step view: buttons, slider, keys, token clicks, linked hover, neuron clicks, the
+// colour mode and the speed.
 
 const KEYS = { ArrowRight: 1, ArrowLeft: -1 };
 
@@ -104,12 +105,20 @@ function bindGrid(V, g) {
 function bindEvents(V) {
   const { root, $ } = V;
   root.addEventListener("click", (ev) => {
+    // a Space press handled as a key above must not also count as a click on a focused button
+    if (ev.target.closest("button") && ev.detail === 0 && performance.now() - V.spaceAt < 600) {
+      return;
+    }
     const b = ev.target.closest("button[data-act]");
     if (b) {
-      // a Space press handled as a key above must not also count as a click on a focused button
-      if (ev.detail === 0 && performance.now() - V.spaceAt < 600) return;
       act(V, b.dataset.act);
       b.focus();
+      return;
+    }
+    const c = ev.target.closest("button[data-colour]");
+    if (c) {
+      setColour(V, c.dataset.colour);
+      c.focus();
       return;
     }
     const z = ev.target.closest("button[data-zoom]");
@@ -128,15 +137,7 @@ function bindEvents(V) {
   });
   $(".slider").addEventListener("input", (ev) => { pause(V); setStep(V, Number(ev.target.value)); });
   $(".neuron").addEventListener("change", (ev) => setNeuron(V, Number(ev.target.value)));
-  $(".speed select").addEventListener("change", (ev) => {
-    V.speed = Number(ev.target.value);
-    if (V.playing) { // keep playing at the new rate from here
-      clearTimeout(V.playTimer);
-      V.playStart = performance.now();
-      V.played = 0;
-      scheduleTick(V);
-    }
-  });
+  $(".speed select").addEventListener("change", (ev) => setSpeed(V, Number(ev.target.value)));
   V.grids.forEach((g) => bindGrid(V, g));
   bindGrid(V, V.prev);
   const hv = V.hv;

@@ -1,12 +1,13 @@
 // The step view's controller: one view per mounted component, kept across reruns. Every move
-// (buttons, slider, keys, tokens, play) is drawn at once in the browser; the step and the neuron
-// reach Python once stepping pauses (REPORT_AFTER_MS) or on a click that picks a neuron.
+// (buttons, slider, keys, tokens, play, the colour mode, the speed) is drawn at once in the
+// browser; the view (step, neuron, colour mode, speed) reaches Python once stepping pauses
+// (REPORT_AFTER_MS), or at once on a click that picks a neuron or a colour mode.
 
 const VIEWS = new WeakMap(); // parentElement -> view
 // The view that received a payload last. The payload carries the view as the server last moved
 // it (seq), not the browser's later moves, so that the rerun after a report re-sends nothing.
 // This module stays loaded while the page is open; when the component mounts again (another page
-// and back), the new view takes up the step and neuron of the last one if the trace and seq match.
+// and back), the new view takes up the view of the last one if the trace and seq match.
 let latest = null;
 
 const SKELETON = `
@@ -23,9 +24,13 @@ const SKELETON = `
 <div class="strip tokens" role="group"></div>
 <p class="reads"></p>
 <h3>Inside the step</h3>
+<div class="colours" role="group" aria-labelledby="rx-colours" aria-describedby="rx-colourhelp">
+  <span class="lab" id="rx-colours">Colours of the four terms</span><span class="seg"></span>
+</div>
 <div class="grids"></div>
 <p class="readout">Hover a cell for its exact value; click one to follow that neuron below.</p>
 <p class="caption gridcap"></p>
+<p class="caption colourhelp" id="rx-colourhelp"></p>
 <h3 class="eqhead"></h3>
 <div class="eqrow">
   <label class="pick">Neuron j <input type="number" class="neuron" min="0" step="1"></label>
@@ -59,7 +64,7 @@ function createView(parent) {
   const $ = (s) => root.querySelector(s);
   const V = {
     root, $, hd: null, A: null, T: 0, H: 0, step: 0, neuron: 0, hover: -1, playing: false,
-    speed: DEFAULT_SPEED, colour: "own", seq: null, reported: null, playTimer: null,
+    speed: null, colour: null, seq: null, reported: null, playTimer: null,
     reportTimer: null, lut: null, spans: [], nspans: [], width: 0, spaceAt: -1e9,
     grids: TERMS.map(([k, lab, what]) => makeGrid(k, lab, what)),
     prev: makeGrid("h_prev", "h<sub>t−1</sub>", "what the neurons remember"), hv: makeHidden(),
@@ -72,12 +77,6 @@ function createView(parent) {
   });
   $(".hprev").append(V.prev.fig);
   $(".hslot").append(V.hv.wrap);
-  const sel = $(".speed select");
-  for (const r of SPEEDS) {
-    const o = el("option", { value: String(r) }, `${r} token${r === 1 ? "" : "s"}/s`);
-    if (r === DEFAULT_SPEED) o.selected = true;
-    sel.append(o);
-  }
   bindEvents(V);
   return V;
 }
@@ -109,11 +108,13 @@ function receive(V, data) {
     const to = kept || view;
     V.step = Math.min(Math.max(to.step, 0), V.T - 1);
     V.neuron = Math.min(Math.max(to.neuron, 0), V.H - 1);
-    V.reported = kept ? kept.reported : { step: V.step, neuron: V.neuron };
+    V.colour = to.colour;
+    V.speed = to.speed;
+    V.reported = kept ? kept.reported : viewNow(V);
     if (kept) scheduleReport(V, 0); // a move the last mount had no time to report
   }
-  if (newTrace || moved || view.colour !== V.colour) { // else: the rerun after a report
-    V.colour = view.colour;
+  if (newTrace || moved) { // else: the rerun after a report, which changes nothing here
+    showChoices(V);
     drawNeuron(V);
     draw(V);
   }
@@ -131,6 +132,7 @@ function onTrace(V) {
     `step ${s.dataset.t}: click to go there`)); // (a cut word's title has it whole)
   V.$(".slider").max = String(V.T - 1);
   V.$(".neuron").max = String(V.H - 1);
+  buildChoices(V);
   V.$(".meanloss").textContent = hd.mean_loss === null ? "" :
     `Average loss over the whole text: ${hd.mean_loss.toFixed(3)} nats per ${hd.unit}.`;
   V.width = 0;
@@ -156,6 +158,26 @@ function layout(V) {
     ` red positive, white zero; h_t = ${gOf("a_t")} spans ${fmt(G.lo, 3)} … ${fmt(G.hi, 3)}` +
     (G.rest ? ` (white at ${G.rest} = ${gOf("0")})` : "") +
     ". The chosen neuron has a black and white frame.";
+}
+
+/** The colour modes and the speeds the payload offers, as buttons and options. */
+function buildChoices(V) {
+  const hd = V.hd;
+  V.$(".colours .seg").replaceChildren(...hd.colour_modes.map(([key, label]) =>
+    el("button", { type: "button", "data-colour": key, "aria-pressed": "false" }, label)));
+  V.$(".colours").title = hd.colour_help;
+  V.$(".colourhelp").textContent = hd.colour_help;
+  V.$(".speed select").replaceChildren(...hd.speeds.map((r) =>
+    el("option", { value: String(r) }, `${r} token${r === 1 ? "" : "s"}/s`)));
+}
+
+/** The chosen colour mode and speed, shown on their controls. */
+function showChoices(V) {
+  V.root.querySelectorAll("button[data-colour]").forEach((b) =>
+    b.setAttribute("aria-pressed", b.dataset.colour === V.colour ? "true" : "false"));
+  V.$(".speed select").value = String(V.speed);
+  V.root.dataset.colour = V.colour;
+  V.root.dataset.speed = String(V.speed);
 }
 
 function values(V, t, j) {
@@ -229,6 +251,28 @@ function setStep(V, t) {
   scheduleReport(V);
 }
 
+/** Another colour mode: the grids repaint here and now; the server hears of it at once. */
+function setColour(V, colour) {
+  if (!V.hd || colour === V.colour) return;
+  V.colour = colour;
+  showChoices(V);
+  draw(V);
+  scheduleReport(V, 0);
+}
+
+function setSpeed(V, speed) {
+  if (!V.hd || !V.hd.speeds.includes(speed) || speed === V.speed) return;
+  V.speed = speed;
+  showChoices(V);
+  if (V.playing) { // keep playing at the new rate from here
+    clearTimeout(V.playTimer);
+    V.playStart = performance.now();
+    V.played = 0;
+    scheduleTick(V);
+  }
+  scheduleReport(V); // as a step: once the view pauses, so a Play right after is not rerun
+}
+
 function setNeuron(V, j) {
   j = Math.min(Math.max(Math.round(j), 0), V.H - 1);
   if (!V.hd || !Number.isFinite(j) || j === V.neuron) return;
@@ -287,10 +331,15 @@ function scheduleReport(V, after = REPORT_AFTER_MS) {
   V.reportTimer = setTimeout(() => report(V), after);
 }
 
+function viewNow(V) {
+  return { step: V.step, neuron: V.neuron, colour: V.colour, speed: V.speed };
+}
+
 function report(V) {
   if (V.playing || !V.root.isConnected) return;
-  const now = { step: V.step, neuron: V.neuron };
-  if (V.reported && V.reported.step === now.step && V.reported.neuron === now.neuron) return;
+  const now = viewNow(V);
+  const last = V.reported;
+  if (last && Object.keys(now).every((k) => last[k] === now[k])) return;
   V.reported = now;
   V.setStateValue("view", now);
 }
