@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,10 +45,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.browser.conftest import streamlit_process  # noqa: E402  (after the path is set)
+
 BASE_TEXT = ("The keeper climbed the stairs to light the lamp, and far below the grey sea "
              "rolled on into the night. ")
 SENTENCE = BASE_TEXT[:100]
 LONG = (BASE_TEXT * 5)[:500]
+# the floor app runs outside the project, without its .streamlit/config.toml
+NO_USAGE_STATS = ("--browser.gatherUsageStats", "false")
 VIEW = ".rx"  # the step view's root (Playwright's CSS reaches into the shadow root)
 FLOOR_APP = """import plotly.graph_objects as go
 import streamlit as st
@@ -84,43 +86,6 @@ def _stats(values: list[float], unit: str = "ms") -> str:
     p90 = v[min(len(v) - 1, int(round(0.9 * (len(v) - 1))))]
     return (f"median {statistics.median(v):7.1f} {unit}   p90 {p90:7.1f}   "
             f"(min {v[0]:.1f}, max {v[-1]:.1f}, n={len(v)})")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(script: Path, cwd: Path, log) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run script`` on a free port and wait until it answers."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return proc, base
-        except OSError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit(f"streamlit did not start for {script}")
-        time.sleep(0.25)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def random_checkpoint(path: Path, hidden: int = 256) -> None:
@@ -333,62 +298,59 @@ def measure(args) -> None:
 
     chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
     launch_args = ["--no-sandbox", "--disable-gpu"]
-    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryDirectory() as tmp:
         floor_script = Path(tmp) / "floor.py"
         floor_script.write_text(FLOOR_APP)
         ckpt = Path(tmp) / "random256.npz"
         random_checkpoint(ckpt)
-        app, base = _serve(ROOT / "app.py", ROOT, log)
-        floor, floor_base = _serve(floor_script, Path(tmp), log)
-        url = f"{base}/explorer?text={urllib.parse.quote(SENTENCE)}"
-        try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, headless=True,
-                                             args=launch_args)
-                for warm in (url, floor_base + "/"):  # first runs: imports, caches
-                    w = browser.new_page()
-                    w.goto(warm)
-                    w.wait_for_selector("h1", timeout=60_000)
-                    w.wait_for_timeout(1500)
-                    w.close()
+        with (streamlit_process() as (_, base),
+              streamlit_process(floor_script, cwd=Path(tmp), args=NO_USAGE_STATS)
+              as (_, floor_base),
+              sync_playwright() as pw):
+            url = f"{base}/explorer?text={urllib.parse.quote(SENTENCE)}"
+            browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                         args=launch_args)
+            for warm in (url, floor_base + "/"):  # first runs: imports, caches
+                w = browser.new_page()
+                w.goto(warm)
+                w.wait_for_selector("h1", timeout=60_000)
+                w.wait_for_timeout(1500)
+                w.close()
 
-                bytes_per_pause(browser, base, ckpt, args.pauses)
-                if args.bytes_only:
-                    return
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = ctx.new_page()
-                _open(page, url)
-                print("Step latency, press to paint (ms)")
+            bytes_per_pause(browser, base, ckpt, args.pauses)
+            if args.bytes_only:
+                return
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = ctx.new_page()
+            _open(page, url)
+            print("Step latency, press to paint (ms)")
+            for name, ts in step_latency(page, args.steps).items():
+                print(f"  T=100, H=128, {name:12s} {_stats(ts)}")
+            print("Key presses of → at a steady rate (steps moved / presses)")
+            for rate, (moved, presses) in dropped_keys(page).items():
+                print(f"  {rate:3d} per second: {moved} / {presses}"
+                      f"{'' if moved == presses else '   DROPPED'}")
+            _open(page, f"{base}/explorer?text={urllib.parse.quote(LONG)}")
+            print("Play (T=500, H=128): rate, steps drawn, steps skipped")
+            for speed, (rate, n, skipped) in play_rates(page, args.play_steps).items():
+                print(f"  labelled {speed:>3s} tokens/s: {rate:5.2f} steps/s over {n} steps,"
+                      f" {skipped} skipped")
+            sizes = [("T=500, H=128", None), ("T=500, H=256", ckpt)]
+            for label, checkpoint in sizes:
+                if checkpoint is not None:
+                    upload(page, checkpoint, 256)
                 for name, ts in step_latency(page, args.steps).items():
-                    print(f"  T=100, H=128, {name:12s} {_stats(ts)}")
-                print("Key presses of → at a steady rate (steps moved / presses)")
-                for rate, (moved, presses) in dropped_keys(page).items():
-                    print(f"  {rate:3d} per second: {moved} / {presses}"
-                          f"{'' if moved == presses else '   DROPPED'}")
-                _open(page, f"{base}/explorer?text={urllib.parse.quote(LONG)}")
-                print("Play (T=500, H=128): rate, steps drawn, steps skipped")
-                for speed, (rate, n, skipped) in play_rates(page, args.play_steps).items():
-                    print(f"  labelled {speed:>3s} tokens/s: {rate:5.2f} steps/s over {n} steps,"
-                          f" {skipped} skipped")
-                sizes = [("T=500, H=128", None), ("T=500, H=256", ckpt)]
-                for label, checkpoint in sizes:
-                    if checkpoint is not None:
-                        upload(page, checkpoint, 256)
-                    for name, ts in step_latency(page, args.steps).items():
-                        print(f"  {label}, {name:12s} {_stats(ts)}")
-                ctx.close()
+                    print(f"  {label}, {name:12s} {_stats(ts)}")
+            ctx.close()
 
-                print("First visit by link, cold (ms from navigation to drawn; loaded in turns)")
-                visits = first_visits(browser, url, floor_base + "/", args.loads)
-                for name, ts in visits.items():
-                    print(f"  {name:30s} {_stats(ts)}")
-                ratio = statistics.median(visits["explorer"]) / statistics.median(
-                    visits["floor (one tiny plotly chart)"])
-                print(f"  explorer / floor (medians): {ratio:.2f}x")
-                browser.close()
-        finally:
-            _stop(app)
-            _stop(floor)
+            print("First visit by link, cold (ms from navigation to drawn; loaded in turns)")
+            visits = first_visits(browser, url, floor_base + "/", args.loads)
+            for name, ts in visits.items():
+                print(f"  {name:30s} {_stats(ts)}")
+            ratio = statistics.median(visits["explorer"]) / statistics.median(
+                visits["floor (one tiny plotly chart)"])
+            print(f"  explorer / floor (medians): {ratio:.2f}x")
+            browser.close()
 
 
 def server_side() -> None:

@@ -29,13 +29,10 @@ import argparse
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -44,10 +41,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+from tests.browser.conftest import (  # noqa: E402  (after the path is set)
+    CHROMIUM_ARGS,
+    find_chromium,
+    streamlit_process,
+)
+
 DONE = ('[data-testid="stApp"][data-test-connection-state="CONNECTED"]'
         '[data-test-script-state="notRunning"]')
 RUNNING = '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]'
@@ -107,33 +106,7 @@ def d3_file() -> bytes:
     return data[: 1_900_000 - 1_900_000 % 4].decode("utf-8", errors="ignore").encode("utf-8")
 
 
-# -- the server ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.read().strip() == b"ok":
-                    return proc, url
-        except OSError:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("the server did not start")
+# -- the server's memory ----------------------------------------------------------------------
 
 
 def rss_mb(pid: int) -> float:
@@ -210,7 +183,8 @@ def attack(url: str, which: str, files: dict[str, bytes], out: dict) -> None:
 
     t0 = time.perf_counter()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=find_chromium(), headless=True,
+                                    args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         try:
             if which in ("D1", "D2"):  # a checkpoint in the sidebar's uploader
@@ -281,59 +255,51 @@ def main() -> None:
             (args.keep_files / f"{a.lower()}{'.txt' if a == 'D3' else '.npz'}").write_bytes(data)
     print(f"machine: {os.cpu_count()} cores, shared with other work; load average "
           f"{os.getloadavg()[0]:.2f}", flush=True)
-    server, url = start_server()
     results = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=CHROMIUM_ARGS)
-            user = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            user.goto(url + "/explorer")
-            wait_idle(user, 120)
-            for i in range(3):  # warm up the server and the page
-                probe(user, i)
-            n = 100
-            for which in attacks:
-                idle = []
-                for _ in range(args.probes):
-                    idle.append(probe(user, n))
-                    n += 1
-                time.sleep(2)
-                base = rss_mb(server.pid)
-                sampler = MemorySampler(server.pid)
-                sampler.start()
-                out: dict = {}
-                hostile = threading.Thread(target=attack, args=(url, which, files, out))
-                hostile.start()
-                busy = []
-                while hostile.is_alive():
-                    busy.append(probe(user, n))
-                    n += 1
-                hostile.join()
-                time.sleep(5)  # the attacker's browser has closed: its session disconnected
-                sampler.stop.set()
-                sampler.join()
-                after = rss_mb(server.pid)
-                r = {"attack": which, "baseline_mb": base, "peak_above_mb": sampler.peak - base,
-                     "after_close_above_mb": after - base, "idle": idle, "busy": busy,
-                     "attack_s": out.get("seconds"), "seen": out.get("seen", "")}
-                results.append(r)
-                ratio = (statistics.median(busy) / statistics.median(idle)) if busy else None
-                print(f"\n{which}: attack took {r['attack_s']:.1f} s; the attacker saw: "
-                      f"{r['seen'] or '(no message)'}")
-                print(f"  server memory: baseline {base:.0f} MB, peak +{r['peak_above_mb']:.0f} "
-                      f"MB, 5 s after the attacker left +{r['after_close_above_mb']:.0f} MB "
-                      f"(goal: peak < +200 MB)")
-                print(f"  other user, idle:          {summary(idle)}")
-                print(f"  other user, under attack:  {summary(busy)}"
-                      + (f"  -> {ratio:.2f}x idle (goal <= 2x)" if ratio else ""), flush=True)
-            browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with streamlit_process() as (server, url), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=find_chromium(), headless=True,
+                                    args=CHROMIUM_ARGS)
+        user = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        user.goto(url + "/explorer")
+        wait_idle(user, 120)
+        for i in range(3):  # warm up the server and the page
+            probe(user, i)
+        n = 100
+        for which in attacks:
+            idle = []
+            for _ in range(args.probes):
+                idle.append(probe(user, n))
+                n += 1
+            time.sleep(2)
+            base = rss_mb(server.pid)
+            sampler = MemorySampler(server.pid)
+            sampler.start()
+            out: dict = {}
+            hostile = threading.Thread(target=attack, args=(url, which, files, out))
+            hostile.start()
+            busy = []
+            while hostile.is_alive():
+                busy.append(probe(user, n))
+                n += 1
+            hostile.join()
+            time.sleep(5)  # the attacker's browser has closed: its session disconnected
+            sampler.stop.set()
+            sampler.join()
+            after = rss_mb(server.pid)
+            r = {"attack": which, "baseline_mb": base, "peak_above_mb": sampler.peak - base,
+                 "after_close_above_mb": after - base, "idle": idle, "busy": busy,
+                 "attack_s": out.get("seconds"), "seen": out.get("seen", "")}
+            results.append(r)
+            ratio = (statistics.median(busy) / statistics.median(idle)) if busy else None
+            print(f"\n{which}: attack took {r['attack_s']:.1f} s; the attacker saw: "
+                  f"{r['seen'] or '(no message)'}")
+            print(f"  server memory: baseline {base:.0f} MB, peak +{r['peak_above_mb']:.0f} "
+                  f"MB, 5 s after the attacker left +{r['after_close_above_mb']:.0f} MB "
+                  f"(goal: peak < +200 MB)")
+            print(f"  other user, idle:          {summary(idle)}")
+            print(f"  other user, under attack:  {summary(busy)}"
+                  + (f"  -> {ratio:.2f}x idle (goal <= 2x)" if ratio else ""), flush=True)
+        browser.close()
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (2 cores, shared)")
 
 

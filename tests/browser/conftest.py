@@ -126,19 +126,25 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_path: Path | None = None):
-    """Start ``streamlit run app.py`` on a free port; yield its base URL; stop it afterwards.
+def streamlit_process(script: str | Path = "app.py", *, cwd: Path = REPO_ROOT,
+                      env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+                      log_path: Path | None = None):
+    """Start ``streamlit run script`` on a free port; yield ``(process, base_url)`` once it
+    answers its health check; stop it afterwards. Tests and benchmarks start servers only here.
 
-    The server reads .streamlit/config.toml as a user's does; the flags set only what a test
-    run needs. Its output goes to ``log_path`` if given (and is kept), else to a temporary
-    file removed afterwards."""
+    The server reads .streamlit/config.toml (of ``cwd``) as a user's does; the flags set only
+    what a test run needs (``args`` adds more). Its shared models go to a temporary folder of
+    its own; ``env`` adds or overrides environment variables (benchmarks shorten the run
+    registry's times). Its output goes to ``log_path`` if given (and is kept), else to a
+    temporary file removed afterwards."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
+        *args,
     ]  # fmt: skip
     # Output goes to a file, not a pipe: a pipe nobody reads would block a chatty server.
     keep_log = log_path is not None
@@ -149,8 +155,8 @@ def streamlit_server(log_path: Path | None = None):
         log_path = Path(log.name)
     store = tempfile.mkdtemp(prefix="shared-models-")  # shared models of this server only
     proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "RNN_STORE_DIR": store},
+        cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "RNN_STORE_DIR": store, **(env or {})},
     )
     log.close()
 
@@ -180,12 +186,19 @@ def streamlit_server(log_path: Path | None = None):
                     pytrace=False,
                 )
             time.sleep(0.25)
-        yield base_url
+        yield proc, base_url
     finally:
         _stop(proc)
         if not keep_log:
             log_path.unlink(missing_ok=True)
         shutil.rmtree(store, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def streamlit_server(log_path: Path | None = None, env: dict[str, str] | None = None):
+    """``streamlit run app.py`` (see ``streamlit_process``); yields its base URL."""
+    with streamlit_process(env=env, log_path=log_path) as (_, base_url):
+        yield base_url
 
 
 @pytest.fixture(scope="session")
