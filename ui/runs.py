@@ -25,6 +25,7 @@ from .markdown import escape_markdown
 KEY_IN_ADDRESS = ("This page's address holds your run's key (`run=`), so a reload or a new tab "
                   "finds the run again. Anyone you send the whole address to can pause or reset "
                   "your run: to send someone the model, use Share on Train live.")
+SEEN_EVERY_S = 60.0  # a paused run's open page still looks at it this often (so it is kept)
 INDICATOR_EVERY_S = 1.0  # the sidebar indicator's refresh while the run trains or waits
 
 
@@ -104,7 +105,7 @@ def run_indicator_ui() -> None:
     if drawn is None:
         return
 
-    @st.fragment(run_every=INDICATOR_EVERY_S if drawn.state != State.PAUSED else None)
+    @st.fragment(run_every=INDICATOR_EVERY_S if drawn.state != State.PAUSED else SEEN_EVERY_S)
     def indicator() -> None:
         run, now = state.train_run(), status()  # asking is a look: the run is not left alone
         if run is None or now is None:
