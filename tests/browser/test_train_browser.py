@@ -5,9 +5,20 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from figures.train import MAX_POINTS
+from tests.browser.conftest import streamlit_server
 
 STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # the first metric is the step
+
+
+@pytest.fixture(scope="module")
+def app_server():
+    """A server of its own: runs other browser tests left playing on the shared server would
+    take both training places, and this run's charts would follow its turns, not its steps."""
+    with streamlit_server() as base_url:
+        yield base_url
 
 
 def _step(page) -> int:
@@ -44,6 +55,13 @@ def test_play_watch_pause(app_server, page, wait_for_app, screenshot):
     page.wait_for_function(  # the timer keeps training: steps grow without any click
         f"() => {{ const e = document.querySelector('{STEP}'); "
         "return e && parseInt(e.innerText.replace(/\\D/g, '')) > 300; }", timeout=60_000)
+    # the charts redraw about once a second, on their own timer: a fast run passes step 300
+    # before the first redraw after Play, so wait for the curve itself to show steps
+    page.wait_for_function(
+        """() => { for (const el of document.querySelectorAll('.js-plotly-plot')) {
+                     const d = (el._fullData || []).find(d => d.name === 'training (per step)');
+                     if (d && d.x.length && d.x[d.x.length - 1] > 0) return true; }
+                   return false; }""", timeout=60_000)
     first = _loss_points(page)[1]
     page.wait_for_timeout(2500)
     second = _loss_points(page)[1]
