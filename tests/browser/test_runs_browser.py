@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from tests.browser.test_train_browser import _loss_points as loss_points
+
 STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # the first metric is the step
 INDICATOR = ".st-key-run_indicator"
 
@@ -45,18 +47,6 @@ def _nav(page, title: str, path: str) -> None:
     page.wait_for_selector(f'[data-testid="stMain"] h1:has-text("{title}")', timeout=60_000)
 
 
-def _loss_points(page) -> int:
-    """The number of points of the training loss curve drawn in the loss chart."""
-    return page.evaluate(
-        """() => { for (const el of document.querySelectorAll('.js-plotly-plot')) {
-                     const t = ((el.layout && el.layout.title && el.layout.title.text) || '')
-                         .replace(/<[^>]*>/g, '');
-                     if (t === 'Loss') { const d = (el._fullData || []).find(d => d.name ===
-                         'training (per step)');
-                       return d ? d.x.length : 0; } }
-                   return -1; }""")
-
-
 def test_training_goes_on_while_on_the_explorer(app_server, page, wait_for_app, screenshot):
     _start_training(page, app_server, wait_for_app, 50)
     s0 = _step(page)
@@ -91,7 +81,7 @@ def test_a_reload_mid_run_keeps_the_run(app_server, page, wait_for_app, screensh
     page.wait_for_timeout(1000)
     assert _step(page) >= before, "the run started over"
     assert "run=" in page.url
-    assert _loss_points(page) >= min(before, 100)  # its history
+    assert loss_points(page)[0] >= min(before, 100)  # its history
     options = []
     for _ in range(3):  # the list opens on a click; a busy page may take a while
         page.locator(".st-key-train_explore_pick").click()
