@@ -394,7 +394,7 @@ def _niced(executable: str, folder: str) -> str:
     browser: those people's browsers would run on their own machines, not on the server's two
     cores, so here they only get what the server and the measured user's browser leave."""
     path = Path(folder) / "chromium-niced"
-    path.write_text(f'#!/bin/sh\nexec nice -n 19 "{executable}" "$@"\n')
+    path.write_text(f'#!/bin/sh\nexec chrt --idle 0 "{executable}" "$@"\n')
     path.chmod(0o755)
     return str(path)
 
