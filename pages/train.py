@@ -10,6 +10,7 @@ import streamlit as st
 from figures.train import grad_norm_figure, loss_figure
 from figures.weights import weight_figure
 from session import train_view
+from session.runs import State
 from ui import runs, state
 from ui.nav import require_app
 from ui.train_run import (
@@ -27,6 +28,8 @@ from ui.train_run import (
 from ui.train_settings import corpus_info_ui, corpus_ui, init_state, limits_ui, settings_ui
 
 RUN_EVERY_S = 0.5  # the numbers' refresh while the run trains (on the server: ui.runs)
+WAIT_EVERY_S = 2.0  # while it waits in line nothing changes but its place: a slower look, so
+# the pages of runs in line do not take the server's time from the ones that train
 
 require_app()  # a page opened by a direct link on a fresh server runs via app.py
 init_state()
@@ -58,21 +61,24 @@ with right:
     messages_ui(message)
     changed_settings_ui(run, corpus, settings)
     controls_ui(run)
-    runs.status_ui(runs.status())
+    status = runs.status()
+    runs.status_ui(status)
     divergence_ui(run)
     playing = run.playing  # as drawn: the timers below run while it trains or waits
+    training = playing and status is not None and status.state == State.TRAINING
 
-    @st.fragment(run_every=RUN_EVERY_S if playing else None)
+    @st.fragment(run_every=(RUN_EVERY_S if training else WAIT_EVERY_S) if playing else None)
     def live_training() -> None:
-        """The numbers, refreshed on a timer while the run trains on the server."""
-        run = state.train_run()
-        if run is None:
+        """The numbers, refreshed on a timer while the run trains on the server (slower while
+        it waits in line)."""
+        run, now = state.train_run(), runs.status()
+        if run is None or now is None:
             return
-        if run.playing != playing:  # paused (here, elsewhere, by itself) or started: redraw
-            st.rerun()
+        if run.playing != playing or (now.state == State.TRAINING) != training:
+            st.rerun()  # paused (here, elsewhere, by itself), started, or its turn came: redraw
         metrics_ui(run)
 
-    @st.fragment(run_every=train_view.chart_every(run) if run.playing else None)
+    @st.fragment(run_every=train_view.chart_every(run) if training else None)
     def live_charts() -> None:
         """Curves, W_h and samples: redrawn about once a second while playing (drawing costs
         far more than the numbers, so it runs less often and training keeps the time)."""
