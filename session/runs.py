@@ -24,11 +24,13 @@ divergence, at its step target, after being left, or to give way), is released, 
 registry shuts down. While any run is kept, one more thread (the janitor) sweeps every
 ``sweep_every_s``, so runs are released even when nobody opens the app; it ends with the last
 run. The registry's lock is never held while training or while waiting for a
-chunk, so one run never delays another's page.
+chunk, so one run never delays another's page. Pages come first: while a page is being drawn
+for someone (``foreground``), trainers wait before their next chunk (at most ``give_way_s``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -51,6 +53,7 @@ SLICE_S = 5.0  # a training run gives way to a waiting one after this long
 YIELD_S = 0.005  # pause between chunks, so a page waiting for the run's lock gets it
 WAITING_PER_TRAINER = 4  # runs allowed to wait in line, per training place
 EMPTY_GRACE_S = 60.0  # a run with no step, unseen this long, gives its room to a new run
+GIVE_WAY_MAX_S = 1.0  # before a chunk, a trainer waits at most this long for pages being drawn
 
 
 class Why(StrEnum):
@@ -164,14 +167,16 @@ class RunRegistry:
     size : estimated bytes of a run (default ``deep_nbytes``)
     clock : seconds, monotonic (tests pass a fake one)
     sweep_every_s : how often the janitor thread looks for runs to release or pause
+    give_way_s : how long a trainer waits at most, before a chunk, for pages being drawn
     """
 
     def __init__(self, limits: RunLimits, *, chunk: Callable[[Any], Any],
                  pause: Callable[[Any], None], stopped: Callable[[Any], Why] = why_stopped,
                  size: Callable[[Any], int] = deep_nbytes,
                  clock: Callable[[], float] = time.monotonic,
-                 sweep_every_s: float = 30.0) -> None:
+                 sweep_every_s: float = 30.0, give_way_s: float = GIVE_WAY_MAX_S) -> None:
         self.limits = limits
+        self._give_way_s = give_way_s
         self._chunk, self._pause, self._stopped, self._size = chunk, pause, stopped, size
         self._clock = clock
         self._lock = threading.Lock()
@@ -181,6 +186,9 @@ class RunRegistry:
         self._sweep_every_s = sweep_every_s
         self._janitor: threading.Thread | None = None
         self._wake = threading.Event()  # ends the janitor's wait at shutdown
+        self._drawing = 0  # pages being drawn right now (foreground)
+        self._quiet = threading.Event()  # set while none is
+        self._quiet.set()
 
     # -- owning a run ----------------------------------------------------------------------
 
@@ -277,12 +285,35 @@ class RunRegistry:
             return Status(slot.state, slot.why if slot.state == State.PAUSED else None,
                           self._message(slot, place), place)
 
+    @contextlib.contextmanager
+    def foreground(self):
+        """Someone waits for a page to be drawn: trainer threads hold back meanwhile.
+
+        app.py draws every page inside this. Trainer threads and pages share one interpreter
+        (one lock for Python code), so an edit in the Explorer took turns with every trainer;
+        instead a trainer waits before its next chunk until no page is being drawn, at most
+        ``give_way_s`` per chunk, so training goes on between clicks and never stops for long,
+        however many people click. Timed redraws of a page's parts (fragments) are not drawn
+        through app.py and do not hold training back.
+        """
+        with self._lock:
+            self._drawing += 1
+            self._quiet.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._drawing -= 1
+                if not self._drawing:
+                    self._quiet.set()
+
     def stats(self) -> dict[str, int]:
         """Counts for benchmarks and logs (never tokens)."""
         with self._lock:
             return {"runs": len(self._slots), "training": self._training(),
                     "waiting": len(self._line),
                     "bytes": sum(s.nbytes for s in self._slots.values()),
+                    "drawing": self._drawing,
                     "threads": sum(s.thread is not None for s in self._slots.values())
                     + (self._janitor is not None)}
 
@@ -405,6 +436,7 @@ class RunRegistry:
                         slot.state, slot.since = State.WAITING, self._clock()  # give way
                         self._line.append(slot)
                         return
+                self._quiet.wait(self._give_way_s)  # pages being drawn go first
                 self._chunk(slot.run)
                 time.sleep(YIELD_S)  # a lock is not fair: without this, a page reading the
                 # run (under its lock) could wait for many chunks while this thread retakes it

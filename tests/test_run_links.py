@@ -3,6 +3,7 @@ the sidebar indicator, and every analysis page's view read from and written to t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 
@@ -248,3 +249,22 @@ def test_atlas_view_from_and_to_the_url_and_the_neuron_goes_to_the_explorer():
 def test_a_bad_view_parameter_gets_a_notice(page, query, says):
     at = open_app(page, query)
     assert says in " ".join(w.value for w in at.warning)
+
+
+def test_app_draws_the_page_while_trainers_hold_back(monkeypatch):
+    """app.py draws the page inside the registry's ``foreground``, so a trainer thread starts
+    no chunk while someone waits for a page (session/runs.py). (AppTest runs app.py itself
+    only on the first run; after ``switch_page`` it runs the page file.)"""
+    reg = server.runs()
+    real, drawn = reg.foreground, []
+
+    @contextlib.contextmanager
+    def recording():
+        with real():
+            drawn.append(reg.stats()["drawing"])
+            yield
+
+    monkeypatch.setattr(reg, "foreground", recording)
+    at = open_app()
+    assert drawn == [1] and at.title[0].value == "RNN Explorer", drawn
+    assert reg.stats()["drawing"] == 0  # the page's run ended its foreground

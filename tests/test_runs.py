@@ -224,7 +224,8 @@ def test_a_run_unseen_for_the_idle_time_is_released_with_its_thread(make):
     until(lambda: not any(t.name.startswith("rnn-") and t.is_alive()
                           for t in threading.enumerate()), "the threads to end")
     assert reg.attach(token) is None
-    assert reg.stats() == {"runs": 0, "training": 0, "waiting": 0, "bytes": 0, "threads": 0}
+    assert reg.stats() == {"runs": 0, "training": 0, "waiting": 0, "bytes": 0, "drawing": 0,
+                           "threads": 0}
 
 
 def test_the_number_of_runs_is_bounded(make):
@@ -344,5 +345,44 @@ def test_a_page_reading_the_run_is_not_starved_by_its_trainer(make):
             with run.lock:
                 waits.append(time.perf_counter() - t0)
         assert max(waits) < 0.5, waits
+    finally:
+        reg.shutdown()
+
+
+def test_trainers_wait_while_a_page_is_drawn_and_go_on_after(make):
+    """A page being drawn (app.py draws every page in ``foreground``) goes first: a trainer
+    starts no chunk meanwhile, at most ``give_way_s`` per chunk, and trains again after."""
+    reg = RunRegistry(RunLimits(), chunk=chunk, pause=pause, give_way_s=30.0)
+    try:
+        run = FakeRun()
+        reg.play(reg.create(run))
+        until(lambda: run.steps >= 3, "training")
+        with reg.foreground():
+            time.sleep(0.05)  # a chunk in flight when the page began ends
+            held = run.steps
+            time.sleep(0.3)  # about 100 chunks of FakeRun's 2 ms
+            assert run.steps == held
+            with reg.foreground():  # two pages at once: both must end
+                pass
+            time.sleep(0.1)
+            assert run.steps == held
+        until(lambda: run.steps > held + 3, "training after the page was drawn")
+    finally:
+        reg.shutdown()
+
+
+def test_a_page_that_is_never_done_does_not_stop_training(make):
+    """However long pages are drawn (many people clicking), a trainer starts a chunk at least
+    every ``give_way_s``."""
+    reg = RunRegistry(RunLimits(), chunk=chunk, pause=pause, give_way_s=0.05)
+    try:
+        run = FakeRun()
+        reg.play(reg.create(run))
+        with reg.foreground():
+            until(lambda: run.steps >= 3, "training while a page is drawn")
+            t0, s0 = time.monotonic(), run.steps
+            time.sleep(0.5)
+            rate = (run.steps - s0) / (time.monotonic() - t0)
+        assert 3 <= rate <= 40, rate  # about one chunk per 50 ms wait, never the free ~400/s
     finally:
         reg.shutdown()

@@ -16,6 +16,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from threadpoolctl import threadpool_limits
 
+from session import server
+
 from . import links, runs, state
 
 # One BLAS thread for the whole server: the app's matrix products are small (H <= 256), where
@@ -51,7 +53,8 @@ def run_app() -> None:
     page = st.navigation(pages())
     _frame.inside = True
     try:
-        page.run()
+        with server.runs().foreground():  # training threads wait while a page is drawn
+            page.run()
     finally:
         _frame.inside = False
 
