@@ -14,8 +14,11 @@ with that set to ``--idle-min`` (2 minutes instead of 30), so the benchmark can 
    sidebar (the same session; Train live gives each its run in the registry). Printed: how
    long each page took to be drawn and idle, and the server's resident memory (VmRSS from
    /proc) and run count: started, after a first visit, with all open, 15 s after every browser
-   closed (the sessions released, their runs kept), after one more visit, and after the
-   registry released the runs.
+   closed (the sessions released, their runs kept), after one more visit, and once the
+   registry released the runs and Streamlit dropped the closed sessions (it keeps one for
+   ``SESSION_TTL_S`` for a reconnect, and lets expired ones go when the next visit comes),
+   before and after a garbage collection and glibc's ``malloc_trim`` in the server. Run it
+   with ``MALLOC_ARENA_MAX=2`` in the environment to measure the server as README advises.
 2. Latency: one person types a new sentence into the Explorer (a new forward pass on the
    server, the page idle again) ``--edits`` times alone, then while ``--trainers`` others play
    on Train live (at most ``RNN_MAX_TRAINING`` train at once, the others wait in line and take
