@@ -23,7 +23,7 @@ with that set to ``--idle-min`` (2 minutes instead of 30), so the benchmark can 
    server, the page idle again) ``--edits`` times alone, then while ``--trainers`` others play
    on Train live (at most ``RNN_MAX_TRAINING`` train at once, the others wait in line and take
    turns), then alone again once the trainers have paused. The trainers' pages are in a
-   browser of their own at the lowest CPU priority (nice 19): they stand for other people's
+   browser of their own at the lowest CPU priority (SCHED_IDLE): they stand for other people's
    browsers, which would not share the server's cores. Printed: median and p90 of each,
    their ratio, the trainers' steps per second, and how many trained and waited meanwhile.
 3. Limits, in this process under AppTest (``--skip-limits`` skips it): each page at the
@@ -405,11 +405,11 @@ def _busy_s() -> float:
     return (sum(fields[:3]) + fields[5] + fields[6]) / os.sysconf("SC_CLK_TCK")  # no idle
 
 
-def _niced(executable: str, folder: str) -> str:
-    """A launcher of ``executable`` at the lowest CPU priority (nice 19), for the trainers'
+def _idle_priority(executable: str, folder: str) -> str:
+    """A launcher of ``executable`` at the lowest CPU priority (SCHED_IDLE), for the trainers'
     browser: those people's browsers would run on their own machines, not on the server's two
     cores, so here they only get what the server and the measured user's browser leave."""
-    path = Path(folder) / "chromium-niced"
+    path = Path(folder) / "chromium-idle"
     path.write_text(f'#!/bin/sh\nexec chrt --idle 0 "{executable}" "$@"\n')
     path.chmod(0o755)
     return str(path)
@@ -465,7 +465,7 @@ async def browser_phases(args, pid: int, base: str, log: ServerLog) -> None:
         for round_ in range(1, args.rounds + 1 if args.sessions else 1):
             await _sessions_round(browser, base, log, args, round_, warm_mb, warm_trim)
         with tempfile.TemporaryDirectory() as tmp:
-            others = await pw.chromium.launch(executable_path=_niced(find_chromium(), tmp),
+            others = await pw.chromium.launch(executable_path=_idle_priority(find_chromium(), tmp),
                                               headless=True, args=CHROMIUM_ARGS)
             lat = await latency_phase(browser, others, base, log, args.trainers, args.edits)
             await others.close()
