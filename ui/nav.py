@@ -51,6 +51,7 @@ def run_app() -> None:
     st.set_page_config(page_title="RNN Explorer", page_icon=":material/neurology:",
                        layout="wide")
     page = st.navigation(pages())
+    server.trimmer()  # started once per server: memory closed sessions freed goes back
     _frame.inside = True
     try:
         with server.runs().foreground():  # training threads wait while a page is drawn
