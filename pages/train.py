@@ -28,10 +28,9 @@ from ui.train_run import (
 from ui.train_settings import corpus_info_ui, corpus_ui, init_state, limits_ui, settings_ui
 
 RUN_EVERY_S = 0.5  # the numbers' refresh while the run trains (on the server: ui.runs)
-WAIT_EVERY_S = 2.0  # while it waits in line nothing changes but its place: a slower look, so
-# the pages of runs in line do not take the server's time from the ones that train
 
-require_app()  # a page opened by a direct link on a fresh server runs via app.py
+require_app(run_indicator=False)  # a page opened by a direct link on a fresh server runs via
+# app.py; the sidebar's run indicator is left out: this page shows the run, Pause and its weights
 init_state()
 
 st.title("Train live")
@@ -64,13 +63,13 @@ with right:
     status = runs.status()
     runs.status_ui(status)
     divergence_ui(run)
-    playing = run.playing  # as drawn: the timers below run while it trains or waits
+    playing = run.playing  # as drawn: the charts' timer runs while it trains
     training = playing and status is not None and status.state == State.TRAINING
 
-    @st.fragment(run_every=(RUN_EVERY_S if training else WAIT_EVERY_S) if playing else None)
+    @st.fragment(run_every=runs.look_every(status, RUN_EVERY_S))
     def live_training() -> None:
         """The numbers, refreshed on a timer while the run trains on the server (slower while
-        it waits in line)."""
+        it waits in line; once a minute while paused, which keeps the run)."""
         run, now = state.train_run(), runs.status()
         if run is None or now is None:
             return

@@ -33,7 +33,7 @@ def _until(cond, what: str, timeout_s: float = 30.0) -> None:
 
 
 def _train(steps: int = 120) -> AppTest:
-    """The Train page with a small network, played until ``steps`` and paused."""
+    """The Train page with a small network, playing, after ``steps`` steps."""
     at = open_app("pages/train.py")
     at.number_input(key="train_hidden").set_value(16)
     _run(at)
@@ -268,3 +268,52 @@ def test_app_draws_the_page_while_trainers_hold_back(monkeypatch):
     at = open_app()
     assert drawn == [1] and at.title[0].value == "RNN Explorer", drawn
     assert reg.stats()["drawing"] == 0  # the page's run ended its foreground
+
+
+def test_each_view_of_the_run_looks_at_the_pace_of_its_state():
+    """One rule for how often an open page looks at its run (ui.runs.look_every)."""
+    from session.runs import Status
+    from ui import runs as run_ui
+
+    def every(s, *args):
+        return run_ui.look_every(Status(s, None, "", None) if s else None, *args)
+
+    assert every(State.TRAINING) == run_ui.INDICATOR_EVERY_S == 1.0
+    assert every(State.TRAINING, 0.5) == 0.5
+    assert every(State.WAITING) == every(State.WAITING, 0.5) == run_ui.WAIT_EVERY_S == 2.0
+    assert every(State.PAUSED, 0.5) == run_ui.SEEN_EVERY_S == 60.0
+    assert every(None) is None
+
+
+def test_train_live_shows_the_run_itself_and_keeps_it_while_paused(monkeypatch):
+    """Train live has its own step, loss, Pause and weights: the sidebar box is left out there.
+    Its numbers' timer follows the run's state, so a paused run on an open page is still
+    looked at (once a minute) and kept."""
+    from ui import runs as run_ui
+
+    at = _train(10)
+    assert not _has_key(at, "run_indicator_pause") and not _has_key(at, "run_indicator_latest")
+    assert "Your run" not in _texts(at)
+    looked = []
+    real = run_ui.look_every
+    monkeypatch.setattr(run_ui, "look_every",
+                        lambda s, *a: looked.append((s.state, real(s, *a))) or real(s, *a))
+    _run(at)
+    assert looked == [(State.TRAINING, 0.5)], looked
+    at.button(key="train_pause").click()
+    _run(at)
+    assert looked[-1] == (State.PAUSED, run_ui.SEEN_EVERY_S), looked
+    at.button(key="train_play").click()
+    _run(at)
+    at.switch_page("pages/explorer.py")
+    _run(at)
+    assert "Your run" in _texts(at) and _has_key(at, "run_indicator_pause")
+    assert looked[-1] == (State.TRAINING, run_ui.INDICATOR_EVERY_S), looked
+
+
+def _has_key(at: AppTest, key: str) -> bool:
+    try:
+        at.button(key=key)
+    except KeyError:
+        return False
+    return True

@@ -60,10 +60,11 @@ def run_app() -> None:
         _frame.inside = False
 
 
-def require_app() -> None:
+def require_app(run_indicator: bool = True) -> None:
     """Rerun through app.py when a page was started on its own (once per session); then make
     sure the session's objects exist, carry widget values over from the last page, and set up
-    what every page shares: the run and the model a link names, the sidebar's run indicator."""
+    what every page shares: the run and the model a link names, and the sidebar's run indicator
+    (unless the page shows the run itself: ``run_indicator=False``)."""
     state.init()
     state.watch_session()
     ctx = get_script_run_ctx()
@@ -74,4 +75,5 @@ def require_app() -> None:
     runs.adopt_run_from_url()  # before the model: ?model=trained needs the run
     links.adopt_model_from_url()
     runs.notices_ui()
-    runs.run_indicator_ui()
+    if run_indicator:
+        runs.run_indicator_ui()

@@ -1,7 +1,9 @@
 """The session's run on every page: its token in the URL, the sidebar indicator, Share.
 
     adopt_run_from_url()   # every page (ui.nav.require_app): reattach ?run=, keep it in the URL
-    run_indicator_ui()     # every page: step and loss in the sidebar, Pause, latest weights
+    run_indicator_ui()     # every page but Train live (which shows it all): step and loss in
+                           # the sidebar, Pause, latest weights
+    look_every(status)     # how often an open page looks at the run again
     play() / pause()       # the Train page's callbacks, through the server's run registry
     share_ui(entry)        # store a frozen copy and show its link
 """
@@ -25,8 +27,20 @@ from .markdown import escape_markdown
 KEY_IN_ADDRESS = ("This page's address holds your run's key (`run=`), so a reload or a new tab "
                   "finds the run again. Anyone you send the whole address to can pause or reset "
                   "your run: to send someone the model, use Share on Train live.")
-SEEN_EVERY_S = 60.0  # a paused run's open page still looks at it this often (so it is kept)
-INDICATOR_EVERY_S = 1.0  # the sidebar indicator's refresh while the run trains or waits
+# How often an open page of the session looks at its run again. Each look refreshes what the
+# page shows of the run, and keeps the run: runs nobody looks at are paused, then released.
+INDICATOR_EVERY_S = 1.0  # the sidebar indicator, while the run trains
+WAIT_EVERY_S = 2.0  # while it waits in line nothing changes but its place: a slower look, so
+# the pages of runs in line do not take the server's time from the ones that train
+SEEN_EVERY_S = 60.0  # while it is paused: only so that it is kept
+
+
+def look_every(s: Status | None, training_s: float = INDICATOR_EVERY_S) -> float | None:
+    """The refresh of a view of the run in state ``s``: ``training_s`` while it trains, then
+    ``WAIT_EVERY_S`` in line and ``SEEN_EVERY_S`` paused; None when there is no run."""
+    if s is None:
+        return None
+    return {State.TRAINING: training_s, State.WAITING: WAIT_EVERY_S}.get(s.state, SEEN_EVERY_S)
 
 
 def adopt_run_from_url() -> None:
@@ -100,12 +114,16 @@ def status_ui(s: Status | None) -> None:
 
 
 def run_indicator_ui() -> None:
-    """The sidebar's view of the session's run: step, loss, Pause, and its latest weights."""
+    """The sidebar's view of the session's run: step, loss, Pause, and its latest weights.
+
+    It refreshes at the pace of the run's state as the page was drawn (``look_every``), and
+    redraws the page when the run pauses or plays, so the page's timers follow the run.
+    """
     drawn = status()
     if drawn is None:
         return
 
-    @st.fragment(run_every=INDICATOR_EVERY_S if drawn.state != State.PAUSED else SEEN_EVERY_S)
+    @st.fragment(run_every=look_every(drawn))
     def indicator() -> None:
         run, now = state.train_run(), status()  # asking is a look: the run is not left alone
         if run is None or now is None:
