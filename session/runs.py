@@ -119,6 +119,11 @@ class _Slot:
     thread: threading.Thread | None = None
 
 
+def at_once(n: int) -> str:
+    """'at most 2 runs train at once', 'at most 1 run trains at once'."""
+    return f"at most {n} run{'s train' if n != 1 else ' trains'} at once"
+
+
 def why_stopped(run) -> Why:
     """Why a ``TrainRun`` stopped playing on its own (divergence or its target) or was paused."""
     if getattr(run.trainer, "diverged", None):
@@ -458,14 +463,14 @@ class RunRegistry:
         if slot.state == State.TRAINING:
             return ""
         if slot.state == State.WAITING:
-            return (f"Waiting for its turn ({place} in line): at most {lim.max_training} runs "
-                    f"train at once on this server, taking turns every {SLICE_S:g} s.")
+            return (f"Waiting for its turn ({place} in line): {at_once(lim.max_training)} "
+                    f"on this server, taking turns every {SLICE_S:g} s.")
         return {
             Why.USER: "Paused.",
             Why.LEFT: f"Paused: no page of the app looked at it for {lim.leave_s / 60:g} "
                       "minutes. Press Play to go on.",
             Why.DIVERGED: "Paused: the loss diverged (see below).",
             Why.TARGET: "Paused at its step target.",
-            Why.CAP: f"Paused: the server is full ({lim.max_training} runs training and "
+            Why.CAP: f"Paused: the server is full ({lim.max_training} training and "
                      f"{lim.max_waiting} waiting). Press Play again in a minute.",
         }[slot.why]

@@ -163,7 +163,8 @@ def test_no_more_runs_train_at_once_than_the_cap_and_they_take_turns(make, monke
     reg.play(ta)
     status = reg.play(tb)
     assert (status.state, status.place) == (State.WAITING, 1)
-    assert "at most 1 runs train at once" in status.message
+    assert "at most 1 run trains at once" in status.message
+    assert runs.at_once(2) == "at most 2 runs train at once"
     seen_training = []
     t0 = time.monotonic()
     while time.monotonic() - t0 < 1.0:

@@ -231,7 +231,7 @@ def limits_ui() -> None:
             f"(≤ {limits.MAX_VOCAB} to look at on the other pages)\n"
             f"- one run per session; it trains on the server in chunks of "
             f"{training.CHUNK_SECONDS:g} s (so pause answers quickly), also while you are on "
-            f"other pages; at most {lim.max_training} runs train at once on this server (the "
+            f"other pages; {runs.at_once(lim.max_training)} on this server (the "
             f"others wait and take turns every {runs.SLICE_S:g} s), {lim.max_runs} are kept\n"
             f"- a playing run nobody looks at for {cfg.run_leave_min:g} minutes is paused, a "
             f"run nobody looks at for {cfg.run_idle_min:g} minutes is released\n"
