@@ -1,24 +1,35 @@
 """Giving freed memory back to the system, so a server's memory falls again after a crowd leaves.
 
-When a session closes, Python frees its objects, but glibc's allocator keeps most of the freed
-pages for later: it returns memory by itself only from the top of each heap, and a server has
-one heap (arena) per thread that allocated, up to 8 per core. ``malloc_trim(0)`` returns every
-whole free page of every arena. The server calls it on a slow timer (``Trimmer``); a trim with
-nothing to return takes about a millisecond, and ctypes lets other Python threads run meanwhile.
+Two things keep a closed session's memory from the system:
+
+* Python. A closed session's objects are held in reference cycles, which only a full garbage
+  collection frees. Streamlit's collection after every script run is turned off
+  (``runner.postScriptGC`` in .streamlit/config.toml: it took most of a busy server's time),
+  and Python's own collector makes a full pass rarely, and never on an idle server.
+* glibc. A free leaves the pages with the allocator, which returns memory by itself only from
+  the top of each heap, and a server has one heap (arena) per thread that allocated, up to 8
+  per core. ``malloc_trim(0)`` returns every whole free page of every arena.
+
+So the server's ``Trimmer`` makes a full collection, then a trim, on a slow timer (a minute by
+default). The collection holds the interpreter for some milliseconds (``stats()`` tells how
+many); the trim lets other Python threads run (ctypes releases the interpreter's lock).
 
     give_back()     one trim now: True if the C library has malloc_trim (glibc), else False
     resident_mb()   this process's resident memory, from /proc (nan where there is none)
-    Trimmer         a daemon thread that trims every ``every_s`` and counts what it returned
+    Trimmer         a daemon thread that collects and trims every ``every_s``, and counts
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import os
 import statistics
 import threading
 import time
+
+KEEP = 1000  # durations kept for the statistics
 
 
 @functools.cache
@@ -47,29 +58,27 @@ def resident_mb() -> float:
             pages = int(f.read().split()[1])
     except (OSError, IndexError, ValueError):
         return float("nan")
-    return pages * _page_size() / 2**20
-
-
-@functools.cache
-def _page_size() -> int:
-    return os.sysconf("SC_PAGE_SIZE")
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class Trimmer:
-    """Trims every ``every_s`` on a daemon thread, from ``start()`` until ``stop()``.
+    """A full garbage collection and a trim every ``every_s``, on a daemon thread, from
+    ``start()`` until ``stop()`` (``every_s`` 0: never).
 
-    ``stats()`` tells how many trims ran, how long they took and how much memory they
-    returned (resident memory before minus after), for benchmarks and logs.
+    ``stats()`` tells how many rounds ran, how long their collections and trims took, and how
+    much memory they returned (resident memory before minus after), for benchmarks and logs.
     """
 
-    def __init__(self, every_s: float, *, trim=give_back, measure=resident_mb) -> None:
+    def __init__(self, every_s: float, *, collect=gc.collect, trim=give_back,
+                 measure=resident_mb) -> None:
         self.every_s = every_s
-        self._trim, self._measure = trim, measure
+        self._collect, self._trim, self._measure = collect, trim, measure
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._ms: list[float] = []  # the last 1,000 trims' durations
-        self._count = 0
+        self._collect_ms: list[float] = []
+        self._trim_ms: list[float] = []
+        self._rounds = 0
         self._freed_mb = 0.0
 
     def start(self) -> Trimmer:
@@ -88,24 +97,31 @@ class Trimmer:
             thread.join(timeout)
 
     def trim_now(self) -> None:
+        """One round: collect, then trim (where the C library can)."""
         before = self._measure()
         t0 = time.perf_counter()
-        if not self._trim():
-            self._stop.set()  # no malloc_trim here: nothing to do, ever
-            return
-        ms = (time.perf_counter() - t0) * 1e3
+        self._collect()
+        t1 = time.perf_counter()
+        trimmed = self._trim()
+        t2 = time.perf_counter()
         freed = before - self._measure()
         with self._lock:
-            self._ms = (self._ms + [ms])[-1000:]
-            self._count += 1
+            self._rounds += 1
+            self._collect_ms = (self._collect_ms + [(t1 - t0) * 1e3])[-KEEP:]
+            if trimmed:
+                self._trim_ms = (self._trim_ms + [(t2 - t1) * 1e3])[-KEEP:]
             if freed == freed:  # not nan
                 self._freed_mb += max(0.0, freed)
 
     def stats(self) -> dict[str, float]:
         with self._lock:
-            ms, count, freed = list(self._ms), self._count, self._freed_mb
-        return {"trims": count, "median_ms": statistics.median(ms) if ms else 0.0,
-                "max_ms": max(ms, default=0.0), "freed_mb": round(freed, 1)}
+            c, t = list(self._collect_ms), list(self._trim_ms)
+            rounds, freed = self._rounds, self._freed_mb
+        return {"rounds": rounds, "freed_mb": round(freed, 1),
+                "collect_median_ms": statistics.median(c) if c else 0.0,
+                "collect_max_ms": max(c, default=0.0),
+                "trim_median_ms": statistics.median(t) if t else 0.0,
+                "trim_max_ms": max(t, default=0.0)}
 
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):

@@ -11,7 +11,7 @@ the same store folder. A bad value stops the app with a plain message naming the
     RNN_RUNS_MAX_MB       memory of all kept runs, MB     (default 512)
     RNN_RUN_IDLE_MIN      a run unseen this long is released          (default 30 minutes)
     RNN_RUN_LEAVE_MIN     a playing run unseen this long is paused    (default 10 minutes)
-    RNN_TRIM_EVERY_S      give freed memory back to the system this often (default 30 s; 0: never)
+    RNN_TRIM_EVERY_S      give freed memory back to the system this often (default 60 s; 0: never)
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Settings:
     runs_max_mb: float = 512.0  # estimated memory of all kept runs together
     run_idle_min: float = 30.0  # a run nobody looked at for this long is released
     run_leave_min: float = 10.0  # a playing run nobody looked at for this long is paused
-    trim_every_s: float = 30.0  # the server gives freed memory back this often (session.memory)
+    trim_every_s: float = 60.0  # the server gives freed memory back this often (session.memory)
 
 
 # variable -> (field, type, smallest value allowed)
