@@ -11,8 +11,9 @@ Two things keep a closed session's memory from the system:
   per core. ``malloc_trim(0)`` returns every whole free page of every arena.
 
 So the server's ``Trimmer`` makes a full collection, then a trim, on a slow timer (a minute by
-default). The collection holds the interpreter for some milliseconds (``stats()`` tells how
-many); the trim lets other Python threads run (ctypes releases the interpreter's lock).
+default). The collection holds the interpreter for about 0.1 s on this app's 106,000 objects,
+so it is skipped when Python made a full one itself since the last round (a busy server does);
+the trim lets other Python threads run (ctypes releases the interpreter's lock).
 
     give_back()     one trim now: True if the C library has malloc_trim (glibc), else False
     resident_mb()   this process's resident memory, from /proc (nan where there is none)
@@ -70,9 +71,12 @@ class Trimmer:
     """
 
     def __init__(self, every_s: float, *, collect=gc.collect, trim=give_back,
-                 measure=resident_mb) -> None:
+                 measure=resident_mb, full_collections=lambda: gc.get_stats()[2]["collections"]
+                 ) -> None:
         self.every_s = every_s
         self._collect, self._trim, self._measure = collect, trim, measure
+        self._full_collections = full_collections  # how many Python has made so far
+        self._seen_full = None  # that count after this trimmer's last collection
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -97,17 +101,22 @@ class Trimmer:
             thread.join(timeout)
 
     def trim_now(self) -> None:
-        """One round: collect, then trim (where the C library can)."""
+        """One round: collect (unless Python did since the last round), then trim (where the C
+        library can)."""
         before = self._measure()
         t0 = time.perf_counter()
-        self._collect()
+        collect = self._seen_full in (None, self._full_collections())  # else Python just did
+        if collect:
+            self._collect()
+        self._seen_full = self._full_collections()
         t1 = time.perf_counter()
         trimmed = self._trim()
         t2 = time.perf_counter()
         freed = before - self._measure()
         with self._lock:
             self._rounds += 1
-            self._collect_ms = (self._collect_ms + [(t1 - t0) * 1e3])[-KEEP:]
+            if collect:
+                self._collect_ms = (self._collect_ms + [(t1 - t0) * 1e3])[-KEEP:]
             if trimmed:
                 self._trim_ms = (self._trim_ms + [(t2 - t1) * 1e3])[-KEEP:]
             if freed == freed:  # not nan
@@ -117,7 +126,7 @@ class Trimmer:
         with self._lock:
             c, t = list(self._collect_ms), list(self._trim_ms)
             rounds, freed = self._rounds, self._freed_mb
-        return {"rounds": rounds, "freed_mb": round(freed, 1),
+        return {"rounds": rounds, "collections": len(c), "freed_mb": round(freed, 1),
                 "collect_median_ms": statistics.median(c) if c else 0.0,
                 "collect_max_ms": max(c, default=0.0),
                 "trim_median_ms": statistics.median(t) if t else 0.0,

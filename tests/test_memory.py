@@ -75,6 +75,24 @@ def test_the_trimmer_collects_and_trims_on_its_timer_until_stopped():
     assert not any(th.name == "rnn-trimmer" and th.is_alive() for th in threading.enumerate())
 
 
+def test_a_round_leaves_the_collection_out_when_python_made_a_full_one_itself():
+    full, calls = [0], []
+
+    def collect():
+        calls.append("collect")
+        full[0] += 1
+
+    t = memory.Trimmer(60, collect=collect, trim=lambda: calls.append("trim") or True,
+                       full_collections=lambda: full[0])
+    t.trim_now()
+    t.trim_now()
+    full[0] += 1  # Python's own full collection, between two rounds
+    t.trim_now()
+    t.trim_now()
+    assert calls == ["collect", "trim", "collect", "trim", "trim", "collect", "trim"]
+    assert t.stats()["rounds"] == 4 and t.stats()["collections"] == 3
+
+
 def test_the_trimmer_is_off_at_zero_and_collects_where_there_is_no_malloc_trim():
     assert memory.Trimmer(0.0).start()._thread is None
     collected = []
