@@ -76,6 +76,20 @@ RUNNING_SELECTOR = (
     '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningManIcon"]'
 )
 EXCEPTION_SELECTOR = '[data-testid="stException"]'
+TRAIN_STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # Train live's first metric
+
+
+def train_step(page) -> int:
+    """The step Train live shows now (0 before it shows one)."""
+    return int(re.sub(r"\D", "", page.locator(TRAIN_STEP).first.inner_text()) or 0)
+
+
+def wait_train_step(page, at_least: int, timeout_ms: int) -> None:
+    """Until Train live shows step ``at_least`` or beyond (its timers redraw it)."""
+    page.wait_for_function(
+        f"() => {{ const e = document.querySelector('{TRAIN_STEP}'); "
+        f"return e && parseInt(e.innerText.replace(/\\D/g, '')) >= {at_least}; }}",
+        timeout=timeout_ms)
 
 
 def _under_ci() -> bool:

@@ -9,10 +9,10 @@ from urllib.parse import quote
 import pytest
 
 from figures.style import contrast
+from tests.browser.conftest import wait_train_step
 from tests.browser.test_analysis_browser import _shoot
 from tests.browser.test_explorer_browser import SENTENCE
 
-TRAIN_STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # the first metric: the step
 TRAIN_STEPS = 20
 # Streamlit's light theme draws tick labels and axis titles of every plotly chart in its gray70,
 # 3.7:1 on white; no colour a figure could set instead reads at 4.5:1 in both schemes (it can
@@ -41,10 +41,7 @@ def _open(page, name: str, url: str, wait_for_app) -> None:
         target.press("Enter")
         wait_for_app(page)
         page.locator(".st-key-train_play button").first.click()
-        page.wait_for_function(  # pauses by itself at the target step
-            f"() => {{ const e = document.querySelector('{TRAIN_STEP}'); "
-            f"return e && parseInt(e.innerText.replace(/\\D/g, '')) >= {TRAIN_STEPS}; }}",
-            timeout=120_000)
+        wait_train_step(page, TRAIN_STEPS, 120_000)  # it pauses by itself at the target step
         wait_for_app(page)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)  # plotly loads after
     page.wait_for_timeout(800)

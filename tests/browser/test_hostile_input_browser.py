@@ -8,11 +8,11 @@ import urllib.parse
 
 import pytest
 
+from tests.browser.conftest import TRAIN_STEP, train_step, wait_train_step
 from tests.test_hostile_files import CORPORA_BAD, _pickle_checkpoint
 
 XSS = ['<img src=x onerror="window.__pwned=1"><svg onload="window.__pwned=1">',
        "<script>window.__pwned=1</script> [x](javascript:window.__pwned=1) $\\def\\a{1}$"]
-STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'
 
 
 def _pwned(page) -> bool:
@@ -94,7 +94,7 @@ def test_bad_corpus_upload_gets_a_message(app_server, page, wait_for_app, tmp_pa
     path = tmp_path / "corpus.txt"
     path.write_bytes(data)
     page.goto(app_server + "/train")
-    page.wait_for_selector(STEP, timeout=60_000)
+    page.wait_for_selector(TRAIN_STEP, timeout=60_000)
     wait_for_app(page)
     page.locator(".st-key-train_source label", has_text="Upload a .txt file").click()
     wait_for_app(page)
@@ -102,20 +102,18 @@ def test_bad_corpus_upload_gets_a_message(app_server, page, wait_for_app, tmp_pa
     page.locator('[data-testid="stAlertContentError"]', has_text=words).first.wait_for(
         timeout=30_000)
     wait_for_app(page)
-    assert page.locator(STEP).count()  # the run is still shown
+    assert page.locator(TRAIN_STEP).count()  # the run is still shown
 
 
 def test_rapid_clicks_while_training(app_server, page, wait_for_app):
     """Play, then pause, step, play, reset, step, play, pause as fast as the page takes them."""
     page.goto(app_server + "/train")
-    page.wait_for_selector(STEP, timeout=60_000)
+    page.wait_for_selector(TRAIN_STEP, timeout=60_000)
     wait_for_app(page)
     buttons = {k: page.locator(f".st-key-train_{k} button").first for k in
                ("play", "pause", "step", "reset")}
     buttons["play"].click()
-    page.wait_for_function(
-        f"() => {{ const e = document.querySelector('{STEP}'); "
-        "return e && parseInt(e.innerText.replace(/\\D/g, '')) > 20; }", timeout=60_000)
+    wait_train_step(page, 21, 60_000)
     for key in ("pause", "step", "play", "reset", "step", "play", "pause", "pause"):
         # force: no waiting for the button to be enabled; one disabled meanwhile (by the rerun
         # of the click before) takes the click as a person's would, without effect
@@ -125,7 +123,7 @@ def test_rapid_clicks_while_training(app_server, page, wait_for_app):
     if buttons["pause"].is_enabled():  # a playing page reruns on its own: pause it first
         buttons["pause"].click()
     wait_for_app(page, settle_ms=1500)
-    shown = int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0)
+    shown = train_step(page)
     page.wait_for_timeout(1500)
-    assert int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0) == shown
+    assert train_step(page) == shown
     assert buttons["play"].is_enabled() and not buttons["pause"].is_enabled()

@@ -7,14 +7,10 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from tests.browser.conftest import TRAIN_STEP, train_step, wait_train_step
 from tests.browser.test_train_browser import _loss_points as loss_points
 
-STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # the first metric is the step
 INDICATOR = ".st-key-run_indicator"
-
-
-def _step(page) -> int:
-    return int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0)
 
 
 def _indicator_step(page) -> int:
@@ -25,15 +21,12 @@ def _indicator_step(page) -> int:
 
 
 def _wait_step(page, above: int, timeout_ms: int = 90_000) -> None:
-    page.wait_for_function(
-        f"() => {{ const e = document.querySelector('{STEP}'); "
-        f"return e && parseInt(e.innerText.replace(/\\D/g, '')) > {above}; }}",
-        timeout=timeout_ms)
+    wait_train_step(page, above + 1, timeout_ms)
 
 
 def _start_training(page, base: str, wait_for_app, above: int) -> None:
     page.goto(base + "/train")
-    page.wait_for_selector(STEP, timeout=60_000)
+    page.wait_for_selector(TRAIN_STEP, timeout=60_000)
     wait_for_app(page)
     page.locator(".st-key-train_play button").first.click()
     _wait_step(page, above)
@@ -49,9 +42,9 @@ def _nav(page, title: str, path: str) -> None:
 
 def test_training_goes_on_while_on_the_explorer(app_server, page, wait_for_app, screenshot):
     _start_training(page, app_server, wait_for_app, 50)
-    s0 = _step(page)
+    s0 = train_step(page)
     page.wait_for_timeout(3000)
-    left_at = _step(page)
+    left_at = train_step(page)
     per_s = (left_at - s0) / 3.0  # steps per second on this (busy) machine, about
     _nav(page, "Explorer", "explorer")
     page.wait_for_timeout(8000)
@@ -60,8 +53,8 @@ def test_training_goes_on_while_on_the_explorer(app_server, page, wait_for_app, 
     indicator += [_indicator_step(page)] if page.locator(INDICATOR).count() else []
     screenshot(page, "run-indicator-on-explorer")
     _nav(page, "Train live", "train")
-    page.wait_for_selector(STEP, timeout=30_000)
-    back_at = _step(page)  # at once: the page itself trains nothing before it draws this
+    page.wait_for_selector(TRAIN_STEP, timeout=30_000)
+    back_at = train_step(page)  # at once: the page itself trains nothing before it draws this
     # 15 s away: about 15 x per_s steps if it trained there; only what the Train page trained
     # while the two page changes took (a few seconds) if it did not
     assert back_at - left_at > 8 * per_s, (
@@ -74,12 +67,12 @@ def test_training_goes_on_while_on_the_explorer(app_server, page, wait_for_app, 
 
 def test_a_reload_mid_run_keeps_the_run(app_server, page, wait_for_app, screenshot):
     _start_training(page, app_server, wait_for_app, 150)  # past the snapshot at step 100
-    before = _step(page)
+    before = train_step(page)
     page.reload()
-    page.wait_for_selector(STEP, timeout=60_000)
+    page.wait_for_selector(TRAIN_STEP, timeout=60_000)
     page.wait_for_selector(".st-key-train_loss_chart .js-plotly-plot", timeout=60_000)
     page.wait_for_timeout(1000)
-    assert _step(page) >= before, "the run started over"
+    assert train_step(page) >= before, "the run started over"
     assert "run=" in page.url
     assert loss_points(page)[0] >= min(before, 100)  # its history
     options = []
@@ -143,10 +136,10 @@ def test_a_shared_link_opens_the_same_model_in_another_browser(
 
 def test_an_altered_run_token_gets_a_notice_and_a_fresh_run(app_server, page, wait_for_app):
     page.goto(app_server + "/train?run=" + "A" * 32)
-    page.wait_for_selector(STEP, timeout=60_000)
+    page.wait_for_selector(TRAIN_STEP, timeout=60_000)
     wait_for_app(page)
     assert page.locator('[data-testid="stAlert"]', has_text="not on this server").count()
-    assert _step(page) == 0
+    assert train_step(page) == 0
 
 
 def _picked(page) -> str:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
 from figures.train import MAX_POINTS
-from tests.browser.conftest import streamlit_server
-
-STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # the first metric is the step
+from tests.browser.conftest import TRAIN_STEP, streamlit_server, train_step, wait_train_step
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +16,6 @@ def app_server():
     take both training places, and this run's charts would follow its turns, not its steps."""
     with streamlit_server() as base_url:
         yield base_url
-
-
-def _step(page) -> int:
-    return int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0)
 
 
 def _loss_points(page) -> list:
@@ -45,16 +38,14 @@ def _button(page, key):
 
 def test_play_watch_pause(app_server, page, wait_for_app, screenshot):
     page.goto(app_server + "/train")
-    page.wait_for_selector(STEP, timeout=60_000)  # the first run has really drawn the page
+    page.wait_for_selector(TRAIN_STEP, timeout=60_000)  # the first run has really drawn the page
     wait_for_app(page)
     assert page.locator('[data-testid="stSidebarNav"]', has_text="Train live").count()
-    assert _step(page) == 0
+    assert train_step(page) == 0
     screenshot(page, "train-start")
 
     _button(page, "train_play").first.click()
-    page.wait_for_function(  # the timer keeps training: steps grow without any click
-        f"() => {{ const e = document.querySelector('{STEP}'); "
-        "return e && parseInt(e.innerText.replace(/\\D/g, '')) > 300; }", timeout=60_000)
+    wait_train_step(page, 301, 60_000)  # the timer keeps training: steps grow without a click
     # the charts redraw about once a second, on their own timer: a fast run passes step 300
     # before the first redraw after Play, so wait for the curve itself to show steps
     page.wait_for_function(
@@ -70,9 +61,9 @@ def test_play_watch_pause(app_server, page, wait_for_app, screenshot):
 
     _button(page, "train_pause").first.click()
     wait_for_app(page)
-    paused = _step(page)
+    paused = train_step(page)
     page.wait_for_timeout(1500)
-    assert _step(page) == paused, "training went on after pause"
+    assert train_step(page) == paused, "training went on after pause"
     n, last = _loss_points(page)
     # The curve reaches the paused step exactly, thinned: Pause waits for a chunk still
     # training on the previous script run's thread before the page is drawn.

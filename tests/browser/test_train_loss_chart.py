@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
+from tests.browser.conftest import TRAIN_STEP, train_step, wait_train_step
 
-STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'  # the first metric is the step
 N_STEPS = 50
 
 LOSS_CHART = """() => {
@@ -20,27 +19,20 @@ LOSS_CHART = """() => {
 }"""
 
 
-def _step(page) -> int:
-    return int(re.sub(r"\D", "", page.locator(STEP).first.inner_text()) or 0)
-
-
 def test_first_50_steps_at_the_defaults(app_server, page, wait_for_app, screenshot):
     page.goto(app_server + "/train")
-    page.wait_for_selector(STEP, timeout=60_000)
+    page.wait_for_selector(TRAIN_STEP, timeout=60_000)
     wait_for_app(page)
     target = page.locator(".st-key-train_target input")
     target.fill(str(N_STEPS))
     target.press("Enter")
     wait_for_app(page)
     page.locator(".st-key-train_play button").first.click()
-    page.wait_for_function(  # stops (pauses) by itself at the target step
-        f"() => {{ const e = document.querySelector('{STEP}'); "
-        f"return e && parseInt(e.innerText.replace(/\\D/g, '')) >= {N_STEPS}; }}",
-        timeout=120_000)
+    wait_train_step(page, N_STEPS, 120_000)  # it stops (pauses) by itself at the target step
     wait_for_app(page)
     page.wait_for_function(f"() => {{ const c = ({LOSS_CHART})(); "
                            f"return c && c.x.length >= {N_STEPS}; }}", timeout=60_000)
-    assert _step(page) == N_STEPS
+    assert train_step(page) == N_STEPS
     chart = page.evaluate(LOSS_CHART)
     x, y = chart["x"], chart["y"]
     assert x == list(range(1, N_STEPS + 1))
