@@ -16,9 +16,12 @@ with that set to ``--idle-min`` (2 minutes instead of 30), so the benchmark can 
    /proc) and run count: started, after a first visit, with all open, 15 s after every browser
    closed (the sessions released, their runs kept), after one more visit, and once the
    registry released the runs and Streamlit dropped the closed sessions (it keeps one for
-   ``SESSION_TTL_S`` for a reconnect, and lets expired ones go when the next visit comes),
-   before and after a garbage collection and glibc's ``malloc_trim`` in the server. Run it
-   with ``MALLOC_ARENA_MAX=2`` in the environment to measure the server as README advises.
+   ``SESSION_TTL_S`` for a reconnect, and lets expired ones go when the next visit comes):
+   as the server left it once its own trimmer had run (``RNN_TRIM_EVERY_S``, session/memory.py;
+   with how many trims it made, how long they took and what they returned), and after one
+   more garbage collection and ``malloc_trim`` by the benchmark. Run it with
+   ``MALLOC_ARENA_MAX=2`` in the environment to measure the server as README advises, or with
+   ``RNN_TRIM_EVERY_S=0`` for a server that never trims.
 2. Latency: one person types a new sentence into the Explorer (a new forward pass on the
    server, the page idle again) ``--edits`` times alone, then while ``--trainers`` others play
    on Train live (at most ``RNN_MAX_TRAINING`` train at once, the others wait in line and take
@@ -61,16 +64,17 @@ from tests.browser.conftest import (  # noqa: E402  (after the path is set)
     APP_DONE_SELECTOR,
     CHROMIUM_ARGS,
     RUNNING_SELECTOR,
+    TRAIN_STEP,
     find_chromium,
     streamlit_process,
 )
 
-STEP = '.st-key-train_metrics [data-testid="stMetricValue"]'
 VIEW = ".rx"  # the Explorer's step view, drawn in the browser
 TEXT_BOX = '[data-testid="stMain"] input[aria-label="Text for the network to read"]'
 SENTENCES = ["The lamp was lit at dusk.", "A ship came in from the north.",
              "She read the letter twice.", "Rain fell on the grey harbour."]
 SESSION_TTL_S = 120.0  # Streamlit's server.disconnectedSessionTTL, its default (not set here)
+TRIM_EVERY_S = float(os.environ.get("RNN_TRIM_EVERY_S") or 60.0)  # the server's, as it will read it
 LOADED_MIN_S = 25.0  # the loaded edits last at least this long: every trainer gets a turn
 
 # Run inside the server (a sitecustomize on its PYTHONPATH): the registry's counts, never its
@@ -91,9 +95,49 @@ def _probe(path):
         server = sys.modules.get("session.server")
         if server is None or not server.runs.cache_info().currsize:
             continue
+        stats = server.runs().stats()
+        if server.trimmer.cache_info().currsize:
+            stats["trimmer"] = server.trimmer().stats()
         with open(path + ".tmp", "w") as f:
-            json.dump(server.runs().stats(), f)
+            json.dump(stats, f)
         os.replace(path + ".tmp", path)
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                              "usmblks", "fsmblks", "uordblks", "fordblks",
+                                              "keepcost")]
+
+def _heaps():
+    # MB: glibc's heaps (in use, free), its mmapped blocks, Python's small-object arenas and
+    # what is in use in them (sys._debugmallocstats writes to the C stderr: caught in a file)
+    out = {}
+    try:
+        f = ctypes.CDLL(None).mallinfo2
+        f.restype = _Mallinfo2
+        m = f()
+        out.update(malloc_used=round(m.uordblks / 2**20, 1),
+                   malloc_free=round(m.fordblks / 2**20, 1),
+                   malloc_mmapped=round(m.hblkhd / 2**20, 1))
+    except (AttributeError, OSError):
+        pass
+    import re, tempfile
+    with tempfile.TemporaryFile(mode="w+") as t:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(t.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        t.seek(0)
+        text = t.read()
+    def field(name):
+        hit = re.search(re.escape(name) + r"\\s*=\\s*([\\d,]+)", text)
+        return int(hit.group(1).replace(",", "")) if hit else -1
+    out.update(pymalloc_arenas=field("# arenas allocated current"),
+               pymalloc_used=round(field("# bytes in allocated blocks") / 2**20, 1))
+    return out
 
 def _held():
     # Streamlit's sessions (disconnected ones too), and MB per family of its own statistics
@@ -101,7 +145,7 @@ def _held():
         from streamlit.runtime import Runtime
         rt = Runtime.instance()
         held = {"sessions": len(rt._session_mgr.list_sessions()),
-                "objects": len(gc.get_objects())}
+                "objects": len(gc.get_objects()), **_heaps()}
         for family, stats in rt.stats_mgr.get_stats().items():
             held[family] = round(sum(getattr(s, "byte_length", 0) for s in stats) / 2**20, 1)
         return held
@@ -191,6 +235,17 @@ class ServerLog:
         time.sleep(0.5)
         return self.now()
 
+    def trims(self) -> str:
+        """What the server's own trimmer did so far, in a few words."""
+        t = self.runs().get("trimmer")
+        if not t:
+            return "the server's trimmer is off"
+        return (f"the server's trimmer: {t['rounds']} rounds ({t['collections']} with a garbage "
+                f"collection), {t['freed_mb']:.0f} MB returned in all; its collections took "
+                f"{t['collect_median_ms']:.0f} ms median "
+                f"(longest {t['collect_max_ms']:.0f} ms), its trims {t['trim_median_ms']:.1f} "
+                f"ms (longest {t['trim_max_ms']:.1f} ms)")
+
     def held(self) -> str:
         """What Streamlit held at the last ``trimmed``, in a few words."""
         try:
@@ -260,7 +315,7 @@ async def one_session(browser, base: str, times: dict[str, list[float]], hold) -
         times["explorer"].append(time.monotonic() - t0)
         t0 = time.monotonic()
         await page.locator('[data-testid="stSidebarNav"] a', has_text="Train live").click()
-        await page.wait_for_selector(STEP, timeout=300_000)
+        await page.wait_for_selector(TRAIN_STEP, timeout=300_000)
         await idle(page, 300)
         times["train"].append(time.monotonic() - t0)
         await hold.wait()
@@ -307,9 +362,10 @@ async def sessions_phase(browser, base: str, log: ServerLog, n: int, idle_min: f
     await asyncio.sleep(max(5.0, SESSION_TTL_S + 10 - (out["released_s"] - 25)))
     await visit(browser, base)  # the store of closed sessions drops expired ones only when
     # it next changes (a cachetools TTLCache): a visit after the TTL makes it let them go
-    await asyncio.sleep(5)
+    await asyncio.sleep(TRIM_EVERY_S + 5 if TRIM_EVERY_S > 0 else 5)  # and the server trims
     out["gone_s"] = time.monotonic() - t_closed
     out["released"], out["released_mb"] = log.state(), log.now()
+    out["trims"] = log.trims()
     out["trimmed"] = log.trimmed()
     return out
 
@@ -355,7 +411,7 @@ async def latency_phase(browser, others_browser, base: str, log: ServerLog, trai
         p = await c.new_page()
         p.set_default_timeout(120_000)
         await p.goto(base + "/train")
-        await p.wait_for_selector(STEP, timeout=120_000)
+        await p.wait_for_selector(TRAIN_STEP, timeout=120_000)
         await idle(p)
         others.append((c, p))
     log.phase = "training"
@@ -421,7 +477,7 @@ async def _playing(page) -> bool:
 
 
 async def _step(page) -> int:
-    text = await page.locator(STEP).first.inner_text()
+    text = await page.locator(TRAIN_STEP).first.inner_text()
     return int("".join(ch for ch in text if ch.isdigit()) or 0)
 
 
@@ -451,7 +507,7 @@ async def browser_phases(args, pid: int, base: str, log: ServerLog) -> None:
         p = await warm.new_page()
         p.set_default_timeout(120_000)
         await p.goto(base + "/train")
-        await p.wait_for_selector(STEP, timeout=120_000)
+        await p.wait_for_selector(TRAIN_STEP, timeout=120_000)
         await idle(p)
         await warm.close()
         await asyncio.sleep(5)
@@ -485,11 +541,13 @@ async def _sessions_round(browser, base: str, log: ServerLog, args, round_: int,
           f"15 s after all closed {s['closed']}; after one more visit {s['one_more']}")
     print(f"   runs released by the idle rule {s['released_s']:.0f} s after the browsers "
           f"closed, measured {s['gone_s']:.0f} s after (Streamlit keeps a closed session "
-          f"{SESSION_TTL_S:g} s for a reconnect; one more visit after that): {s['released']} "
-          f"({s['released_mb'] - warm_mb:+.0f} MB against after the first visit); after a "
-          f"garbage collection and malloc_trim in the server {s['trimmed']:.0f} MB "
+          f"{SESSION_TTL_S:g} s for a reconnect; one more visit after that, and "
+          f"{TRIM_EVERY_S:g} s for the server's trimmer): {s['released']} "
+          f"({s['released_mb'] - warm_mb:+.0f} MB against after the first visit); after one "
+          f"more garbage collection and malloc_trim {s['trimmed']:.0f} MB "
           f"({s['trimmed'] - warm_trim:+.0f} MB against the same "
           "after the first visit)", flush=True)
+    print(f"   {s['trims']}", flush=True)
     print(f"   Streamlit holds: {log.held()}", flush=True)
 
 
