@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,14 @@ def _server_per_test(request, tmp_path):
         return
     with _own_server(tmp_path / "shared-models"):
         yield
+
+
+def until(cond, what: str, timeout_s: float = 30.0) -> None:
+    """Wait for ``cond()`` (a trainer or trimmer thread works between script runs)."""
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout_s, f"timed out waiting for {what}"
+        time.sleep(0.005)
 
 
 def set_widget(at: AppTest, key: str, value) -> None:

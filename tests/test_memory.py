@@ -9,14 +9,7 @@ import time
 import pytest
 
 from session import memory, server
-from tests.conftest import open_app
-
-
-def _until(cond, what: str, timeout_s: float = 10.0) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        assert time.monotonic() - t0 < timeout_s, f"timed out waiting for {what}"
-        time.sleep(0.005)
+from tests.conftest import open_app, until
 
 
 def test_give_back_returns_the_pages_a_free_left_with_the_allocator():
@@ -62,7 +55,7 @@ def test_the_trimmer_collects_and_trims_on_its_timer_until_stopped():
     t = memory.Trimmer(0.01, collect=lambda: calls.append("collect"),
                        trim=lambda: calls.append("trim") or True,
                        measure=iter([100.0, 90.0] * 1000).__next__).start()
-    _until(lambda: len(calls) >= 6, "three rounds")
+    until(lambda: len(calls) >= 6, "three rounds")
     t.stop()
     n = len(calls)
     time.sleep(0.05)
@@ -97,7 +90,7 @@ def test_the_trimmer_is_off_at_zero_and_collects_where_there_is_no_malloc_trim()
     assert memory.Trimmer(0.0).start()._thread is None
     collected = []
     t = memory.Trimmer(0.01, collect=lambda: collected.append(1), trim=lambda: False).start()
-    _until(lambda: len(collected) >= 2, "two collections")
+    until(lambda: len(collected) >= 2, "two collections")
     t.stop()
     s = t.stats()
     assert s["rounds"] >= 2 and s["trim_max_ms"] == 0.0
@@ -109,7 +102,7 @@ def test_the_app_starts_the_servers_trimmer_once(monkeypatch):
     open_app("pages/explorer.py")
     t = server.trimmer()
     assert t.every_s == 0.01 and t._thread is not None and t._thread.is_alive()
-    _until(lambda: t.stats()["rounds"] >= 2, "two rounds")
+    until(lambda: t.stats()["rounds"] >= 2, "two rounds")
     open_app()
     assert server.trimmer() is t  # one per server, whatever the number of sessions
     assert sum(th.name == "rnn-trimmer" for th in threading.enumerate()) == 1

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from session import server
 from session.runs import State, Why
-from tests.conftest import errors, open_app
+from tests.conftest import errors, open_app, until
 from ui import state
 
 SMALL = {"train_hidden": 16, "train_seq_len": 10}
@@ -25,13 +25,6 @@ def _run(at: AppTest) -> AppTest:
     return at
 
 
-def _until(cond, what: str, timeout_s: float = 30.0) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        assert time.monotonic() - t0 < timeout_s, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 def _train(steps: int = 120) -> AppTest:
     """The Train page with a small network, playing, after ``steps`` steps."""
     at = open_app("pages/train.py")
@@ -40,7 +33,7 @@ def _train(steps: int = 120) -> AppTest:
     at.button(key="train_play").click()
     _run(at)
     run = state.train_run(at.session_state)
-    _until(lambda: run.steps >= steps, f"{steps} steps")
+    until(lambda: run.steps >= steps, f"{steps} steps")
     return at
 
 
@@ -60,7 +53,7 @@ def test_training_goes_on_while_the_session_is_on_another_page():
     at.switch_page("pages/explorer.py")
     _run(at)
     before = run.steps
-    _until(lambda: run.steps > before + 50, "training while on the Explorer")
+    until(lambda: run.steps > before + 50, "training while on the Explorer")
     _run(at)
     assert "Your run" in _texts(at) and at.button(key="run_indicator_pause")  # the sidebar
     at.switch_page("pages/train.py")
@@ -125,7 +118,7 @@ def test_latest_weights_in_one_click_from_the_explorer():
     at.switch_page("pages/explorer.py")
     _run(at)
     run = state.train_run(at.session_state)
-    _until(lambda: run.steps > 60, "more training")
+    until(lambda: run.steps > 60, "more training")
     at.button(key="run_indicator_latest").click()
     _run(at)
     key, entry = _shown(at)

@@ -11,6 +11,7 @@ import pytest
 
 from session import runs
 from session.runs import RunLimits, RunRegistry, RunsFull, State, Why, deep_nbytes
+from tests.conftest import until as wait_until
 
 WAIT_S = 10.0
 
@@ -56,11 +57,7 @@ class Clock:
 
 
 def until(cond, what: str) -> None:
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > WAIT_S:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
+    wait_until(cond, what, WAIT_S)
 
 
 @pytest.fixture

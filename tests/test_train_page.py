@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnn import TrainConfig, Trainer, load_corpus
 from session import checkpoints, training
-from tests.conftest import errors, open_app, plotly_array, set_widget
+from tests.conftest import errors, open_app, plotly_array, set_widget, until
 from ui import state, train_settings
 
 SMALL = {"train_hidden": 16, "train_seq_len": 10}  # quick steps
@@ -27,8 +27,6 @@ def _open(**widgets) -> AppTest:
     return at
 
 
-
-
 def _click(at, key) -> None:
     at.button(key=key).click()
     at.run()
@@ -37,14 +35,6 @@ def _click(at, key) -> None:
 
 def _run(at) -> training.TrainRun:
     return state.train_run(at.session_state)
-
-
-def _until(cond, what: str, timeout_s: float = 30.0) -> None:
-    """Wait for the run's trainer thread (it trains between script runs)."""
-    t0 = time.monotonic()
-    while not cond():
-        assert time.monotonic() - t0 < timeout_s, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def _metric(at, label) -> str:
@@ -89,7 +79,7 @@ def test_play_trains_and_pause_stops():
     _click(at, "train_play")
     run = _run(at)
     assert run.playing and at.button(key="train_play").disabled
-    _until(lambda: run.steps > 0, "training on the server's thread")
+    until(lambda: run.steps > 0, "training on the server's thread")
     _click(at, "train_pause")
     n = _run(at).steps
     assert not _run(at).playing
@@ -380,7 +370,7 @@ def test_step_target_stops_the_run_and_shows_progress():
     set_widget(at, "train_target", 30)
     _click(at, "train_play")
     run = _run(at)
-    _until(lambda: not run.playing, "the target")
+    until(lambda: not run.playing, "the target")
     at.run()
     assert run.steps == 30
     assert not at.button(key="train_play").disabled  # paused again, ready to go on
